@@ -1,0 +1,118 @@
+"""Failure families of the pipeline: every error says whether to retry or to drop."""
+
+from __future__ import annotations
+
+
+class PipelineError(Exception):
+    """Base of every error the pipeline raises on purpose."""
+
+    reason = "error"
+    http_status = 500
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(detail or self.reason)
+        self.detail = detail or self.reason
+
+
+class PermanentError(PipelineError):
+    """Drop: the same input will fail the same way; dead-letter it or refuse it."""
+
+    reason = "permanent"
+    http_status = 400
+
+
+class BadSignature(PermanentError):
+    """Drop: the webhook's signature, token or timestamp does not verify."""
+
+    reason = "bad_signature"
+    http_status = 401
+
+
+class BadPayload(PermanentError):
+    """Drop: the body is not a call event we can read; `field` names the culprit."""
+
+    reason = "invalid_payload"
+    http_status = 400
+
+    def __init__(self, detail: str, field: str | None = None) -> None:
+        super().__init__(detail)
+        self.field = field
+
+
+class UnknownSource(PermanentError):
+    """Drop: no such webhook source, or the source has no secret and is disabled."""
+
+    reason = "unknown_source"
+    http_status = 404
+
+
+class MethodNotAllowed(PermanentError):
+    """Drop: the route exists but not for this HTTP method."""
+
+    reason = "method_not_allowed"
+    http_status = 405
+
+
+class PayloadTooLarge(PermanentError):
+    """Drop: the body is over the configured limit."""
+
+    reason = "payload_too_large"
+    http_status = 413
+
+
+class UnsupportedMediaType(PermanentError):
+    """Drop: the source does not accept this content type."""
+
+    reason = "unsupported_media_type"
+    http_status = 415
+
+
+class HitRejected(PermanentError):
+    """Drop: the built hit breaks a Measurement Protocol rule or the destination refused it."""
+
+    reason = "invalid_hit"
+
+
+class TooOld(PermanentError):
+    """Drop: the call is older than the destination accepts."""
+
+    reason = "too_old"
+
+
+class MissingClientId(PermanentError):
+    """Drop: the event has no client id and the destination is set to skip such events."""
+
+    reason = "missing_client_id"
+
+
+class PiiBlocked(HitRejected):
+    """Drop: a hit bound for Google carries a phone number or e-mail address."""
+
+    reason = "pii_blocked"
+
+
+class RetryableError(PipelineError):
+    """Retry: the failure is transient; Pub/Sub or the vendor will try again."""
+
+    reason = "retryable"
+    http_status = 503
+
+
+class DestinationUnavailable(RetryableError):
+    """Retry: the destination timed out, refused the connection, or answered 408, 429 or 5xx."""
+
+    reason = "destination_unavailable"
+
+
+class PublishFailed(RetryableError):
+    """Retry: Pub/Sub did not acknowledge the publish in time."""
+
+    reason = "publish_failed"
+
+
+class ConfigError(Exception):
+    """Fix the deployment: one or more environment variables are missing or invalid."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("invalid configuration: " + "; ".join(problems))
+        self.problems = problems

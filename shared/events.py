@@ -1,0 +1,196 @@
+"""The call event: the versioned contract between ingest and dispatch, and its JSON Schema."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
+
+from shared.errors import BadPayload
+from shared.phones import to_e164
+
+SCHEMA_VERSION: Literal[1] = 1
+
+# A `_ga` cookie value: GA1.<domain depth>.<random>.<first visit seconds>; GA keeps the last two.
+_GA_COOKIE = re.compile(r"^GA\d+\.\d+(?:-\d+)?\.(\d+\.\d+)$", re.IGNORECASE)
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2048)]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
+CustomValue = Annotated[str, StringConstraints(max_length=500)] | int | float | bool
+
+
+class CallStatus(StrEnum):
+    """How the call ended."""
+
+    ANSWERED = "answered"
+    MISSED = "missed"
+    BUSY = "busy"
+    FAILED = "failed"
+    VOICEMAIL = "voicemail"
+
+
+class Direction(StrEnum):
+    """Who dialled whom, seen from the business."""
+
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
+def derive_event_id(source: str, call_id: str, status: str) -> str:
+    """A stable id for (source, call id, status): a vendor's retry yields the same event id."""
+    key = "\x1f".join((source.strip().lower(), call_id.strip(), status.strip().lower()))
+    return "ev_" + hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def client_id_from(value: str) -> str:
+    """Accept a GA client id (`X.Y`) or a `_ga` cookie value (`GA1.2.X.Y`) and return `X.Y`."""
+    text = value.strip()
+    match = _GA_COOKIE.match(text)
+    return match.group(1) if match else text
+
+
+class CallEvent(BaseModel):
+    """One call outcome, as every destination sees it. Phones are E.164; times are UTC."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    event_id: Annotated[
+        str,
+        StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,128}$"),
+        Field(
+            description=(
+                "Unique per event and stable across retries; derived from source, call_id and "
+                "status when the sender gives none."
+            )
+        ),
+    ]
+    source: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+    call_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
+    status: CallStatus
+    direction: Direction = Direction.INBOUND
+    started_at: datetime = Field(description="Call start, RFC 3339 with an offset; stored in UTC.")
+    duration_s: Annotated[int, Field(ge=0, le=7 * 24 * 3600)] | None = None
+    talk_s: Annotated[int, Field(ge=0, le=7 * 24 * 3600)] | None = None
+    caller: str | None = Field(default=None, description="The customer's number, E.164 (PII).")
+    tracking_number: str | None = Field(default=None, description="The number dialled (PII).")
+    property_id: Annotated[str, StringConstraints(pattern=r"^(?i:UA)-\d{4,10}-\d{1,4}$")] | None = (
+        None
+    )
+    measurement_id: Annotated[str, StringConstraints(pattern=r"^G-[A-Z0-9]{4,20}$")] | None = None
+    client_id: ShortText | None = Field(
+        default=None, description="GA client id; a `_ga` cookie value is accepted."
+    )
+    user_id: ShortText | None = None
+    session_id: ShortText | None = None
+    utm_source: Text | None = None
+    utm_medium: Text | None = None
+    utm_campaign: Text | None = None
+    utm_term: Text | None = None
+    utm_content: Text | None = None
+    gclid: Text | None = None
+    dclid: Text | None = None
+    landing_page: Text | None = None
+    referrer: Text | None = None
+    ip: ShortText | None = None
+    user_agent: Text | None = None
+    custom: dict[
+        Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,39}$")], CustomValue
+    ] = Field(default_factory=dict, max_length=50)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _prepare(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        # Vendors send "" for "unknown"; absent and empty mean the same to every destination.
+        data = {key: value for key, value in data.items() if value != ""}
+        if not data.get("event_id"):
+            parts = (data.get("source"), data.get("call_id"), data.get("status"))
+            if all(isinstance(part, str | int) and str(part).strip() for part in parts):
+                data["event_id"] = derive_event_id(*(str(part) for part in parts))
+        return data
+
+    @field_validator("caller", "tracking_number", mode="before")
+    @classmethod
+    def _normalise_phone(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, str | int):
+            raise ValueError("a phone number must be a string")
+        region = (info.context or {}).get("default_region", "US")
+        return to_e164(str(value), region)
+
+    @field_validator("client_id", mode="before")
+    @classmethod
+    def _client_id_from_cookie(cls, value: Any) -> Any:
+        return client_id_from(value) if isinstance(value, str) else value
+
+    @field_validator("started_at")
+    @classmethod
+    def _aware_utc(cls, value: datetime) -> datetime:
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError("started_at needs a time zone offset (RFC 3339)")
+        return value.astimezone(UTC)
+
+    @field_serializer("started_at")
+    def _rfc3339(self, value: datetime) -> str:
+        return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+    @property
+    def phones(self) -> tuple[str, ...]:
+        """Every phone number the event carries, for the PII guard."""
+        return tuple(phone for phone in (self.caller, self.tracking_number) if phone)
+
+
+def parse_event(data: Any, default_region: str) -> CallEvent:
+    """Validate one call event from decoded JSON; raises BadPayload naming the first bad field."""
+    try:
+        return CallEvent.model_validate(data, context={"default_region": default_region})
+    except ValidationError as error:
+        raise _bad_payload(error) from None
+
+
+def event_from_json(raw: bytes | str) -> CallEvent:
+    """Decode an event as ingest published it; raises BadPayload if it is not one."""
+    try:
+        # Published events are already normalised: E.164 parses in any region.
+        return CallEvent.model_validate_json(raw, context={"default_region": "US"})
+    except ValidationError as error:
+        raise _bad_payload(error) from None
+
+
+def event_to_json(event: CallEvent) -> bytes:
+    """Encode an event for Pub/Sub, dropping absent fields to keep messages small."""
+    return event.model_dump_json(exclude_none=True).encode()
+
+
+def call_event_json_schema() -> dict[str, Any]:
+    """The JSON Schema of one call event, as the generic webhook's public contract."""
+    return CallEvent.model_json_schema(mode="validation")
+
+
+def _bad_payload(error: ValidationError) -> BadPayload:
+    first = error.errors(include_url=False, include_input=False)[0]
+    field = ".".join(str(part) for part in first["loc"]) or None
+    # Pydantic's message never echoes the input value, so no phone number reaches a response.
+    return BadPayload(f"{field or 'body'}: {first['msg']}", field=field)
+
+
+def utc_now() -> datetime:
+    """The current time in UTC; the one clock read, passed down to pure code."""
+    return datetime.now(UTC)
