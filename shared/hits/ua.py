@@ -1,0 +1,123 @@
+"""Universal Analytics v1 hits for a call: the base hit, and OWOX BI's hit with `tel`.
+
+Pure: no environment, clock or network. Measurement Protocol codes live here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import string
+from datetime import datetime
+from urllib.parse import quote, urlencode
+
+from shared.errors import HitRejected
+from shared.events import CallEvent
+from shared.settings import Settings
+
+Hit = dict[str, str]
+
+# Call-event attribution fields and the UA traffic-source parameters they feed.
+_TRAFFIC_SOURCE = (
+    ("utm_source", "cs"),
+    ("utm_medium", "cm"),
+    ("utm_campaign", "cn"),
+    ("utm_term", "ck"),
+    ("utm_content", "cc"),
+    ("gclid", "gclid"),
+    ("dclid", "dclid"),
+    ("landing_page", "dl"),
+    ("referrer", "dr"),
+    ("ip", "uip"),
+    ("user_agent", "ua"),
+)
+
+
+def build_ua_hit(event: CallEvent, settings: Settings, client_id: str, now: datetime) -> Hit:
+    """The base event hit every UA-format destination shares; `qt` is measured from `now`.
+
+    Raises HitRejected when no property id is known for the event.
+    """
+    property_id = event.property_id or settings.ua_property_id
+    if not property_id:
+        raise HitRejected("no UA property id: set UA_PROPERTY_ID or send property_id")
+    fields: dict[str, object] = {
+        "v": "1",
+        "tid": property_id,
+        "cid": client_id,
+        "uid": event.user_id,
+        "t": "event",
+        "ec": settings.event_category,
+        "ea": settings.action_for(event.status),
+        "el": event_label(event, settings),
+        "ev": event.duration_s,
+        "qt": queue_time_ms(event, now),
+    }
+    fields.update({param: getattr(event, name) for name, param in _TRAFFIC_SOURCE})
+    fields.update(custom_parameters(event, settings))
+    fields["ds"] = settings.data_source
+    fields["z"] = cache_buster(event)
+    # Absent and empty values are dropped, but 0 (a zero-second missed call) is kept.
+    return {key: _text(value) for key, value in fields.items() if value is not None and value != ""}
+
+
+def owox_hit(base: Hit, caller: str | None) -> Hit:
+    """OWOX BI's hit: the base hit plus `tel` (E.164), placed before `ds` as in the seed."""
+    if not caller:
+        return dict(base)
+    hit: Hit = {}
+    for key, value in base.items():
+        if key == "ds":
+            hit["tel"] = caller
+        hit[key] = value
+    hit.setdefault("tel", caller)
+    return hit
+
+
+def encode_hit(hit: Hit) -> str:
+    """URL-encode a hit: spaces as %20 and `+` as %2B, so an E.164 `+` survives transport."""
+    return urlencode(hit, quote_via=quote, safe="")
+
+
+def event_label(event: CallEvent, settings: Settings) -> str:
+    """The event label (`el`) from the configured template of non-PII fields."""
+    values = {name: _text(getattr(event, name) or "") for name in _label_names(settings)}
+    return settings.event_label.format(**values).strip()
+
+
+def queue_time_ms(event: CallEvent, now: datetime) -> int:
+    """Milliseconds between the call's start and `now` (never negative: clocks differ)."""
+    return max(0, int((now - event.started_at).total_seconds() * 1000))
+
+
+def custom_parameters(event: CallEvent, settings: Settings) -> dict[str, str | int | float]:
+    """Custom dimensions (`cd<n>`) and metrics (`cm<n>`) from the configured field mapping."""
+    params: dict[str, str | int | float] = {}
+    for name, target in settings.custom_parameters.items():
+        value = event.custom.get(name, getattr(event, name, None))
+        if value is None or value == "":
+            continue
+        if target.startswith("cm"):
+            # A metric must be a number; a non-numeric vendor value is left out, not sent wrong.
+            if isinstance(value, bool):
+                value = int(value)
+            elif not isinstance(value, int | float):
+                continue
+        params[target] = value
+    return params
+
+
+def cache_buster(event: CallEvent) -> str:
+    """A per-event cache buster (`z`): unique per event, the same on every retry of it."""
+    return str(int(hashlib.sha256(event.event_id.encode()).hexdigest()[:12], 16))
+
+
+def _label_names(settings: Settings) -> list[str]:
+    return [name for _, name, _, _ in string.Formatter().parse(settings.event_label) if name]
+
+
+def _text(value: object) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

@@ -1,0 +1,57 @@
+"""Publishing to Pub/Sub: call events for dispatch, failures to the dead-letter topic."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from concurrent.futures import TimeoutError as FutureTimeout
+
+from google.api_core import exceptions as api_exceptions
+from google.cloud import pubsub_v1
+
+from shared.errors import PublishFailed
+from shared.events import SCHEMA_VERSION, CallEvent, event_to_json
+from shared.settings import Settings
+
+
+@functools.cache
+def publisher() -> pubsub_v1.PublisherClient:
+    """The process-wide client, made on first use (honours PUBSUB_EMULATOR_HOST)."""
+    # A webhook waits for its publish ack: flush batches after 5 ms rather than the 10 ms default.
+    batching = pubsub_v1.types.BatchSettings(max_messages=100, max_latency=0.005)
+    return pubsub_v1.PublisherClient(batch_settings=batching)
+
+
+def publish_events(events: Sequence[CallEvent], settings: Settings) -> list[str]:
+    """Publish every event and wait for all acks; returns message ids, raises PublishFailed."""
+    topic = publisher().topic_path(settings.project_id, settings.topic)
+    messages = [
+        (
+            event_to_json(event),
+            {
+                "event_id": event.event_id,
+                "source": event.source,
+                "status": event.status.value,
+                "schema_version": str(SCHEMA_VERSION),
+            },
+        )
+        for event in events
+    ]
+    return _publish_all(topic, messages, settings.publish_timeout_s)
+
+
+def publish_dead_letter(data: bytes, attributes: Mapping[str, str], settings: Settings) -> str:
+    """Publish one failed message with its reason; raises PublishFailed so it is never lost."""
+    topic = publisher().topic_path(settings.project_id, settings.dead_letter_topic)
+    return _publish_all(topic, [(data, dict(attributes))], settings.publish_timeout_s)[0]
+
+
+def _publish_all(
+    topic: str, messages: Sequence[tuple[bytes, dict[str, str]]], timeout_s: float
+) -> list[str]:
+    client = publisher()
+    futures = [client.publish(topic, data, **attributes) for data, attributes in messages]
+    try:
+        return [str(future.result(timeout=timeout_s)) for future in futures]
+    except (FutureTimeout, api_exceptions.GoogleAPICallError, api_exceptions.RetryError) as error:
+        raise PublishFailed(f"Pub/Sub did not acknowledge: {type(error).__name__}") from None

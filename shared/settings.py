@@ -1,0 +1,220 @@
+"""Environment variables parsed once into frozen Settings; a bad deploy fails at cold start."""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+import phonenumbers
+
+from shared.errors import ConfigError
+from shared.events import CallEvent, CallStatus
+
+T = TypeVar("T")
+
+SECRET_PREFIX = "WEBHOOK_SECRET_"  # noqa: S105 (a variable-name prefix, not a secret)
+# Fields an event label may name: never a phone number, so never PII by construction.
+LABEL_FIELDS = frozenset(
+    {"source", "status", "direction", "call_id", "utm_source", "utm_medium", "utm_campaign"}
+)
+_CUSTOM_TARGET = re.compile(r"^(cd|cm)([1-9]\d?|1\d\d|200)$")
+_UA_PROPERTY = re.compile(r"^UA-\d{4,10}-\d{1,4}$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob of both functions; tests build it directly, deploys use `from_env`."""
+
+    project_id: str = "local-project"
+    topic: str = "call-events"
+    dead_letter_topic: str = "call-events-dead-letter"
+    default_phone_region: str = "US"
+    ua_property_id: str | None = None
+    owox_endpoint: str = "https://google-analytics.bi.owox.com"
+    ua_collect_url: str = "https://www.google-analytics.com/collect"
+    ga4_collect_url: str = "https://www.google-analytics.com/mp/collect"
+    ga4_measurement_id: str | None = None
+    # Secrets stay out of repr(), so logging a Settings never leaks one.
+    ga4_api_secret: str | None = field(default=None, repr=False)
+    webhook_secrets: Mapping[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
+    event_category: str = "call"
+    event_actions: Mapping[CallStatus, str] = field(default_factory=dict)
+    event_label: str = "{source}"
+    custom_parameters: Mapping[str, str] = field(default_factory=dict)
+    data_source: str = "call center"
+    user_agent: str = "owox-call-bridge/0.1"
+    http_timeout_s: float = 10.0
+    publish_timeout_s: float = 10.0
+    max_body_bytes: int = 512 * 1024
+    public_base_url: str | None = None
+
+    def secrets_for(self, source: str) -> tuple[str, ...]:
+        """The accepted secrets of a source; empty means the source is disabled."""
+        return self.webhook_secrets.get(source, ())
+
+    def action_for(self, status: CallStatus) -> str:
+        """The event action (`ea`) for a call status."""
+        return self.event_actions.get(status, status.value)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        """Read every variable; raises ConfigError listing all the bad ones at once."""
+        problems: list[str] = []
+
+        def read(name: str, parse: Callable[[str], T], default: T) -> T:
+            raw = env.get(name, "").strip()
+            if not raw:
+                return default
+            try:
+                return parse(raw)
+            except ValueError as error:
+                problems.append(f"{name}: {error}")
+                return default
+
+        defaults = cls()
+        settings = cls(
+            project_id=read("GOOGLE_CLOUD_PROJECT", str, defaults.project_id),
+            topic=read("PUBSUB_TOPIC", _resource_name, defaults.topic),
+            dead_letter_topic=read("DEAD_LETTER_TOPIC", _resource_name, defaults.dead_letter_topic),
+            default_phone_region=read("DEFAULT_PHONE_REGION", _region, "US"),
+            ua_property_id=read("UA_PROPERTY_ID", _ua_property, None),
+            owox_endpoint=read("OWOX_ENDPOINT", _base_url, defaults.owox_endpoint),
+            ua_collect_url=read("UA_COLLECT_URL", _url, defaults.ua_collect_url),
+            ga4_collect_url=read("GA4_COLLECT_URL", _url, defaults.ga4_collect_url),
+            ga4_measurement_id=read("GA4_MEASUREMENT_ID", _measurement_id, None),
+            ga4_api_secret=read("GA4_API_SECRET", str, None),
+            webhook_secrets=_webhook_secrets(env, problems),
+            event_category=read("EVENT_CATEGORY", _text(150), defaults.event_category),
+            event_actions=read("EVENT_ACTIONS", _event_actions, {}),
+            event_label=read("EVENT_LABEL", _label_template, defaults.event_label),
+            custom_parameters=read("CUSTOM_PARAMETERS", _custom_parameters, {}),
+            data_source=read("DATA_SOURCE", _text(100), defaults.data_source),
+            user_agent=read("HTTP_USER_AGENT", _text(200), defaults.user_agent),
+            http_timeout_s=read("HTTP_TIMEOUT_SECONDS", _positive_float, defaults.http_timeout_s),
+            publish_timeout_s=read(
+                "PUBLISH_TIMEOUT_SECONDS", _positive_float, defaults.publish_timeout_s
+            ),
+            max_body_bytes=read("MAX_BODY_BYTES", _positive_int, defaults.max_body_bytes),
+            public_base_url=read("PUBLIC_BASE_URL", _base_url, None),
+        )
+        if problems:
+            raise ConfigError(problems)
+        return settings
+
+
+def _webhook_secrets(env: Mapping[str, str], problems: list[str]) -> dict[str, tuple[str, ...]]:
+    secrets: dict[str, tuple[str, ...]] = {}
+    for name, raw in env.items():
+        if not name.startswith(SECRET_PREFIX):
+            continue
+        source = name.removeprefix(SECRET_PREFIX).lower()
+        # Comma-separated values let an old and a new secret both verify during rotation.
+        values = tuple(value.strip() for value in raw.split(",") if value.strip())
+        if not re.fullmatch(r"[a-z][a-z0-9_]{0,31}", source):
+            problems.append(f"{name}: not a valid source name")
+        elif values:
+            secrets[source] = values
+    return secrets
+
+
+def _resource_name(raw: str) -> str:
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9._~+%-]{2,254}", raw):
+        raise ValueError("not a valid Pub/Sub resource name")
+    return raw
+
+
+def _region(raw: str) -> str:
+    region = raw.upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError("not a two-letter region phonenumbers knows (e.g. US, GB, UA)")
+    return region
+
+
+def _ua_property(raw: str) -> str:
+    if not _UA_PROPERTY.fullmatch(raw):
+        raise ValueError("expected a property id like UA-12345678-1")
+    return raw.upper()
+
+
+def _measurement_id(raw: str) -> str:
+    if not re.fullmatch(r"G-[A-Z0-9]{4,20}", raw):
+        raise ValueError("expected a measurement id like G-ABC123XYZ")
+    return raw
+
+
+def _url(raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("expected an http(s) URL")
+    return raw
+
+
+def _base_url(raw: str) -> str:
+    return _url(raw).rstrip("/")
+
+
+def _text(limit: int) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        if len(raw.encode()) > limit:
+            raise ValueError(f"longer than {limit} bytes")
+        return raw
+
+    return parse
+
+
+def _positive_float(raw: str) -> float:
+    value = float(raw)
+    if not value > 0:
+        raise ValueError("must be a positive number")
+    return value
+
+
+def _positive_int(raw: str) -> int:
+    value = int(raw)
+    if value <= 0:
+        raise ValueError("must be a positive integer")
+    return value
+
+
+def _pairs(raw: str) -> list[tuple[str, str]]:
+    pairs = []
+    for item in raw.split(","):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise ValueError(f"expected key=value pairs separated by commas, got {item!r}")
+        pairs.append((key.strip(), value.strip()))
+    return pairs
+
+
+def _event_actions(raw: str) -> dict[CallStatus, str]:
+    actions = {}
+    for status, action in _pairs(raw):
+        try:
+            actions[CallStatus(status)] = action
+        except ValueError:
+            known = ", ".join(s.value for s in CallStatus)
+            raise ValueError(f"unknown status {status!r} (known: {known})") from None
+    return actions
+
+
+def _label_template(raw: str) -> str:
+    names = {name for _, name, _, _ in string.Formatter().parse(raw) if name is not None}
+    unknown = names - LABEL_FIELDS
+    if unknown:
+        raise ValueError(f"label may use only {sorted(LABEL_FIELDS)}, not {sorted(unknown)}")
+    return raw
+
+
+def _custom_parameters(raw: str) -> dict[str, str]:
+    mapping = {}
+    for name, target in _pairs(raw):
+        if not _CUSTOM_TARGET.fullmatch(target):
+            raise ValueError(f"{name}: target must be cd1..cd200 or cm1..cm200, got {target!r}")
+        if name in CallEvent.model_fields and name not in LABEL_FIELDS:
+            raise ValueError(f"{name}: only `custom` fields and non-PII fields can be mapped")
+        mapping[name] = target
+    return mapping
