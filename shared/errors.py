@@ -85,6 +85,25 @@ class MissingClientId(PermanentError):
     reason = "missing_client_id"
 
 
+class DestinationRejected(PermanentError):
+    """Drop: the destination answered a 4xx other than 408 or 429; resending won't help."""
+
+    reason = "destination_rejected"
+
+
+class UndecodableMessage(PermanentError):
+    """Drop: the Pub/Sub message is not a call event this version can read."""
+
+    reason = "undecodable"
+
+
+class UnknownDestination(PermanentError):
+    """Drop: no destination of that name; the push subscription's endpoint is wrong."""
+
+    reason = "unknown_destination"
+    http_status = 404
+
+
 class PiiBlocked(HitRejected):
     """Drop: a hit bound for Google carries a phone number or e-mail address."""
 

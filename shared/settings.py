@@ -13,6 +13,7 @@ import phonenumbers
 
 from shared.errors import ConfigError
 from shared.events import CallEvent, CallStatus
+from shared.hits.identity import MissingClientIdPolicy
 
 T = TypeVar("T")
 
@@ -51,6 +52,12 @@ class Settings:
     publish_timeout_s: float = 10.0
     max_body_bytes: int = 512 * 1024
     public_base_url: str | None = None
+    # Per destination; "" holds the default for destinations not named.
+    missing_client_id: Mapping[str, MissingClientIdPolicy] = field(default_factory=dict)
+
+    def client_id_policy(self, destination: str) -> MissingClientIdPolicy:
+        """What a destination does with an event that has no client id."""
+        return self.missing_client_id.get(destination, self.missing_client_id.get("", "synthesize"))
 
     def secrets_for(self, source: str) -> tuple[str, ...]:
         """The accepted secrets of a source; empty means the source is disabled."""
@@ -100,6 +107,7 @@ class Settings:
             ),
             max_body_bytes=read("MAX_BODY_BYTES", _positive_int, defaults.max_body_bytes),
             public_base_url=read("PUBLIC_BASE_URL", _base_url, None),
+            missing_client_id=read("MISSING_CLIENT_ID", _client_id_policies, {}),
         )
         if problems:
             raise ConfigError(problems)
@@ -199,6 +207,21 @@ def _event_actions(raw: str) -> dict[CallStatus, str]:
             known = ", ".join(s.value for s in CallStatus)
             raise ValueError(f"unknown status {status!r} (known: {known})") from None
     return actions
+
+
+def _client_id_policies(raw: str) -> dict[str, MissingClientIdPolicy]:
+    policies: dict[str, MissingClientIdPolicy] = {}
+    for item in raw.split(","):
+        destination, _, policy = item.strip().rpartition("=")
+        if policy == "synthesize":
+            policies[destination.strip()] = "synthesize"
+        elif policy == "skip":
+            policies[destination.strip()] = "skip"
+        else:
+            raise ValueError(
+                f"expected synthesize or skip, optionally as destination=policy: {item!r}"
+            )
+    return policies
 
 
 def _label_template(raw: str) -> str:

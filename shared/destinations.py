@@ -1,0 +1,161 @@
+"""Where hits go: each destination builds its request, checks it, sends it, classifies answers."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Literal
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from shared.errors import (
+    DestinationRejected,
+    DestinationUnavailable,
+    HitRejected,
+    PiiBlocked,
+    TooOld,
+)
+from shared.events import CallEvent
+from shared.hits.identity import client_id_for
+from shared.hits.ua import Hit, build_ua_hit, encode_hit, owox_hit
+from shared.pii import find_pii
+from shared.settings import Settings
+from shared.validation import ParserMessage, validate_ua_hit, validate_ua_payload
+
+Target = Literal["google", "owox"]
+
+
+@dataclass(frozen=True)
+class OutboundRequest:
+    """One HTTP request to a destination, fully built and checked."""
+
+    method: Literal["GET", "POST"]
+    url: str
+    body: bytes | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+Builder = Callable[[CallEvent, Settings, datetime], OutboundRequest]
+
+
+@dataclass(frozen=True)
+class Destination:
+    """A named destination: its age limit, whether Google receives it, and its request builder."""
+
+    name: str
+    max_age: timedelta
+    target: Target
+    build: Builder
+
+
+def build_owox_request(event: CallEvent, settings: Settings, now: datetime) -> OutboundRequest:
+    """OWOX BI's UA access point: `GET {OWOX_ENDPOINT}/{property}?{base hit}&tel=…` (the seed)."""
+    base = build_ua_hit(
+        event, settings, client_id_for(event, settings.client_id_policy("owox")), now
+    )
+    hit = owox_hit(base, event.caller)
+    query = _checked_payload(hit, "owox", event.phones)
+    return OutboundRequest(
+        "GET", f"{settings.owox_endpoint}/{hit['tid']}?{query}", None, _headers(settings)
+    )
+
+
+def build_ua_request(event: CallEvent, settings: Settings, now: datetime) -> OutboundRequest:
+    """Google's UA collect endpoint: the base hit as a form-encoded POST body."""
+    hit = build_ua_hit(event, settings, client_id_for(event, settings.client_id_policy("ua")), now)
+    body = _checked_payload(hit, "google", event.phones).encode()
+    headers = {**_headers(settings), "Content-Type": "application/x-www-form-urlencoded"}
+    return OutboundRequest("POST", settings.ua_collect_url, body, headers)
+
+
+DESTINATIONS: dict[str, Destination] = {
+    destination.name: destination
+    for destination in (
+        Destination("owox", timedelta(days=30), "owox", build_owox_request),
+        Destination("ua", timedelta(hours=4), "google", build_ua_request),
+    )
+}
+
+
+def prepare(destination: Destination, event: CallEvent, now: datetime) -> None:
+    """Refuse an event the destination would drop: older than its limit raises TooOld."""
+    if now - event.started_at > destination.max_age:
+        raise TooOld(f"call started more than {_age_text(destination.max_age)} ago")
+
+
+@functools.cache
+def http_session() -> requests.Session:
+    """The process-wide HTTP session with a connection pool, made on first use."""
+    session = requests.Session()
+    # Retry connection failures only: a hit is not idempotent, so a sent one is never re-sent.
+    retry = Retry(total=2, connect=2, read=0, status=0, other=0, backoff_factor=0.2)
+    adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=32)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
+
+
+def send(request: OutboundRequest, settings: Settings) -> int:
+    """Send and classify the answer: returns the 2xx status.
+
+    Raises DestinationUnavailable (timeout, connection error, 408, 429, 5xx) or
+    DestinationRejected (any other status).
+    """
+    try:
+        response = http_session().request(
+            request.method,
+            request.url,
+            data=request.body,
+            headers=dict(request.headers),
+            timeout=settings.http_timeout_s,
+            allow_redirects=False,
+        )
+    except (requests.Timeout, requests.ConnectionError) as error:
+        raise DestinationUnavailable(f"{type(error).__name__} from destination") from None
+    status = response.status_code
+    response.close()
+    if 200 <= status < 300:
+        return status
+    if status in (408, 429) or status >= 500:
+        raise DestinationUnavailable(f"destination answered HTTP {status}")
+    raise DestinationRejected(f"destination answered HTTP {status}")
+
+
+def _checked_payload(hit: Hit, target: Target, phones: tuple[str, ...]) -> str:
+    if target == "google":
+        guard_pii(hit, phones)
+    errors = [m for m in validate_ua_hit(hit, target) if m.message_type == "ERROR"]
+    payload = encode_hit(hit)
+    errors += [
+        m for m in validate_ua_payload(payload.encode(), target) if m.message_type == "ERROR"
+    ]
+    if errors:
+        raise HitRejected(_describe(errors))
+    return payload
+
+
+def guard_pii(values: Mapping[str, object], phones: tuple[str, ...]) -> None:
+    """The last step before Google: raises PiiBlocked if any parameter carries a phone or e-mail."""
+    offending = find_pii(values, phones)
+    if offending:
+        # Parameter names only, never the values that matched.
+        raise PiiBlocked("personal data in " + ", ".join(sorted(offending)))
+
+
+def _describe(messages: list[ParserMessage]) -> str:
+    # Codes and parameter names only: a value could be a phone number.
+    return "; ".join(f"{m.message_code} {m.parameter or 'hit'}" for m in messages)
+
+
+def _headers(settings: Settings) -> dict[str, str]:
+    # An explicit User-Agent: hits with a library default were reported as silently dropped.
+    return {"User-Agent": settings.user_agent}
+
+
+def _age_text(age: timedelta) -> str:
+    hours = int(age.total_seconds() // 3600)
+    return f"{hours // 24} days" if hours >= 48 else f"{hours} hours"

@@ -1,0 +1,137 @@
+"""The Pub/Sub push handler: one call event to one destination, sent, retried or dead-lettered."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime
+
+from shared.destinations import DESTINATIONS, OutboundRequest, prepare, send
+from shared.errors import PermanentError, RetryableError, UndecodableMessage, UnknownDestination
+from shared.events import event_from_json
+from shared.logs import log_outcome
+from shared.publish import publish_dead_letter
+from shared.replies import Reply, error_reply
+from shared.settings import Settings
+
+Send = Callable[[OutboundRequest, Settings], int]
+DeadLetter = Callable[[bytes, Mapping[str, str], Settings], str]
+ACKED = Reply(204)
+
+
+def handle_push(
+    destination_name: str,
+    body: bytes,
+    settings: Settings,
+    now: datetime,
+    send_request: Send = send,
+    dead_letter: DeadLetter = publish_dead_letter,
+) -> Reply:
+    """Deliver one pushed message: 204 when sent or dead-lettered, 503 to have Pub/Sub retry."""
+    started = time.perf_counter()
+    destination = DESTINATIONS.get(destination_name)
+    if destination is None:
+        error = UnknownDestination(f"no destination named {destination_name!r}"[:200])
+        log_outcome(
+            "ERROR",
+            "push to an unknown destination",
+            outcome="failed",
+            reason=error.reason,
+            detail=error.detail,
+        )
+        return error_reply(error)
+    data, attributes = b"", dict[str, str]()
+    event_id = None
+    try:
+        data, attributes = decode_envelope(body)
+        event_id = attributes.get("event_id")
+        event = event_from_json(data)
+        event_id = event.event_id
+        prepare(destination, event, now)
+        status = send_request(destination.build(event, settings, now), settings)
+    except PermanentError as error:
+        # An undecodable envelope is kept whole, so nothing of it is lost for inspection.
+        return _dead_letter(
+            data or body,
+            destination_name,
+            event_id,
+            error.reason,
+            error.detail,
+            settings,
+            dead_letter,
+        )
+    except RetryableError as error:
+        log_outcome(
+            "WARNING",
+            "destination unavailable; Pub/Sub will redeliver",
+            outcome="retry",
+            event_id=event_id,
+            destination=destination_name,
+            reason=error.reason,
+            detail=error.detail,
+        )
+        return Reply(503, {"error": error.reason, "detail": error.detail})
+    log_outcome(
+        "INFO",
+        "hit sent",
+        outcome="sent",
+        event_id=event_id,
+        destination=destination_name,
+        detail=f"HTTP {status}",
+        latency_ms=(time.perf_counter() - started) * 1000,
+    )
+    return ACKED
+
+
+def decode_envelope(body: bytes) -> tuple[bytes, dict[str, str]]:
+    """The message data and attributes of a Pub/Sub push envelope; raises UndecodableMessage."""
+    try:
+        envelope = json.loads(body)
+        message = envelope["message"]
+        data = base64.b64decode(message["data"], validate=True)
+        attributes = message.get("attributes") or {}
+    except (ValueError, KeyError, TypeError, binascii.Error, AttributeError):
+        raise UndecodableMessage("not a Pub/Sub push envelope with base64 data") from None
+    if not isinstance(attributes, dict):
+        raise UndecodableMessage("message attributes are not an object")
+    return data, {str(key): str(value) for key, value in attributes.items()}
+
+
+def _dead_letter(
+    data: bytes,
+    destination: str,
+    event_id: str | None,
+    reason: str,
+    detail: str,
+    settings: Settings,
+    dead_letter: DeadLetter,
+) -> Reply:
+    attributes = {"reason": reason, "destination": destination, "detail": detail[:1024]}
+    if event_id:
+        attributes["event_id"] = event_id
+    try:
+        dead_letter(data, attributes, settings)
+    except RetryableError as error:
+        # Acking now would lose the event: let Pub/Sub redeliver until the dead letter lands.
+        log_outcome(
+            "ERROR",
+            "dead-letter publish failed; Pub/Sub will redeliver",
+            outcome="retry",
+            event_id=event_id,
+            destination=destination,
+            reason=error.reason,
+        )
+        return Reply(503, {"error": error.reason, "detail": error.detail})
+    log_outcome(
+        "WARNING",
+        "event dead-lettered",
+        outcome="dead_lettered",
+        event_id=event_id,
+        destination=destination,
+        reason=reason,
+        detail=detail,
+    )
+    return ACKED
