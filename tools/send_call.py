@@ -1,0 +1,73 @@
+"""Send a signed sample call to the generic webhook, as a vendor would (`make demo`)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from shared.sources.generic import sign
+from tools.stack import DEV_SECRET
+
+
+def sample_call(call_id: str | None = None, **overrides: Any) -> dict[str, Any]:
+    """A realistic answered inbound call that started a minute ago, with web attribution."""
+    started = datetime.now(UTC).replace(microsecond=0).timestamp() - 60
+    call = {
+        "call_id": call_id or f"demo-{uuid.uuid4().hex[:12]}",
+        "status": "answered",
+        "direction": "inbound",
+        "started_at": datetime.fromtimestamp(started, UTC).isoformat().replace("+00:00", "Z"),
+        "duration_s": 187,
+        "talk_s": 170,
+        "caller": "+12015550123",
+        "tracking_number": "+12015550188",
+        "client_id": "GA1.2.1760224793.1424413995",
+        "utm_source": "google",
+        "utm_medium": "cpc",
+        "utm_campaign": "fall_storm_2024",
+        "gclid": "EAIaIQobChMIdemo0001",
+        "landing_page": "https://www.example.com/roof-repair",
+    }
+    return {**call, **overrides}
+
+
+def signed_headers(secret: str, body: bytes, msg_id: str | None = None) -> dict[str, str]:
+    """Standard Webhooks headers for `body`, signed now."""
+    msg_id = msg_id or f"msg_{uuid.uuid4().hex}"
+    timestamp = int(time.time())
+    return {
+        "Content-Type": "application/json",
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": sign(secret, msg_id, timestamp, body),
+    }
+
+
+def main() -> int:
+    """Post one sample call (or a JSON file) and print the answer."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--url", default="http://127.0.0.1:8080/generic")
+    parser.add_argument("--secret", default=os.environ.get("WEBHOOK_SECRET_GENERIC", DEV_SECRET))
+    parser.add_argument("--file", help="send this JSON file instead of the built-in sample")
+    args = parser.parse_args()
+    if args.file:
+        body = Path(args.file).read_bytes()
+    else:
+        body = json.dumps(sample_call()).encode()
+    secret = args.secret.split(",")[0]
+    response = requests.post(args.url, data=body, headers=signed_headers(secret, body), timeout=15)
+    print(response.status_code, response.text.strip())
+    return 0 if response.status_code == 202 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,389 @@
+"""The whole pipeline on this machine: Pub/Sub emulator, ingest, dispatch and the collector.
+
+`python -m tools.stack` is `make run`; tests use `Stack` with free ports. Every process it
+starts is stopped when it exits, and a stack left behind by a crash is cleaned up on the next run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+import requests
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+DEV_SECRET = "whsec_ZGV2LXNlY3JldC1mb3ItbG9jYWwtdXNlLW9ubHk="  # noqa: S105 (documented dev-only value)
+DEV_PROPERTY_ID = "UA-12345678-1"
+PID_FILE = REPO / ".cache" / "stack.pids"
+
+
+class StackError(RuntimeError):
+    """The stack could not start; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Ports:
+    """Where each local service listens."""
+
+    emulator: int = 8085
+    ingest: int = 8080
+    dispatch: int = 8081
+    collector: int = 8090
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Ports:
+        """Ports from INGEST_PORT, DISPATCH_PORT, COLLECTOR_PORT and PUBSUB_EMULATOR_PORT."""
+        defaults = cls()
+        return cls(
+            emulator=int(env.get("PUBSUB_EMULATOR_PORT", defaults.emulator)),
+            ingest=int(env.get("INGEST_PORT", defaults.ingest)),
+            dispatch=int(env.get("DISPATCH_PORT", defaults.dispatch)),
+            collector=int(env.get("COLLECTOR_PORT", defaults.collector)),
+        )
+
+    @classmethod
+    def free(cls) -> Ports:
+        """Four ports nothing listens on, for tests that run beside `make run`."""
+        return cls(*(free_port() for _ in range(4)))
+
+
+@dataclass
+class Stack:
+    """Start everything on enter, stop everything on exit."""
+
+    ports: Ports = field(default_factory=Ports)
+    env: Mapping[str, str] = field(default_factory=dict)
+    destinations: tuple[str, ...] = ("owox", "ua")
+    host: str = "127.0.0.1"
+    log_dir: Path = REPO / ".cache" / "stack-logs"
+    record_pids: bool = False
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def emulator_host(self) -> str:
+        return f"{self.host}:{self.ports.emulator}"
+
+    @property
+    def ingest_url(self) -> str:
+        return f"http://{self.host}:{self.ports.ingest}"
+
+    @property
+    def dispatch_url(self) -> str:
+        return f"http://{self.host}:{self.ports.dispatch}"
+
+    @property
+    def collector_url(self) -> str:
+        return f"http://{self.host}:{self.ports.collector}"
+
+    @property
+    def project(self) -> str:
+        return self.function_env()["GOOGLE_CLOUD_PROJECT"]
+
+    def function_env(self) -> dict[str, str]:
+        """The environment both functions run with: local endpoints, overridable by `env`."""
+        base = {
+            "GOOGLE_CLOUD_PROJECT": "local-project",
+            "UA_PROPERTY_ID": DEV_PROPERTY_ID,
+            "WEBHOOK_SECRET_GENERIC": DEV_SECRET,
+            "OWOX_ENDPOINT": f"{self.collector_url}/owox",
+            "UA_COLLECT_URL": f"{self.collector_url}/collect",
+            "GA4_COLLECT_URL": f"{self.collector_url}/mp/collect",
+            "OWOX_GA4_URL": f"{self.collector_url}/owox-ga4/local/mp",
+            "HTTP_TIMEOUT_SECONDS": "5",
+            "THREADS": "8",
+        }
+        return {**base, **self.env}
+
+    def __enter__(self) -> Stack:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        """Start the emulator, create topics and subscriptions, then the three servers."""
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        for name, port in vars(self.ports).items():
+            if port_in_use(self.host, port):
+                raise StackError(
+                    f"port {port} ({name}) is in use by another program: stop it, or choose "
+                    f"another port with {_port_variable(name)}=<port>"
+                )
+        env = {**os.environ, **self.function_env(), "PUBSUB_EMULATOR_HOST": self.emulator_host}
+        env["PYTHONPATH"] = str(REPO)
+        env["PYTHONUNBUFFERED"] = "1"
+        env.pop("GOOGLE_APPLICATION_CREDENTIALS", None)
+        self._spawn(
+            "emulator",
+            [
+                "gcloud",
+                "beta",
+                "emulators",
+                "pubsub",
+                "start",
+                f"--host-port={self.emulator_host}",
+                f"--project={self.project}",
+                f"--data-dir={self.log_dir / 'pubsub-data'}",
+            ],
+            env,
+        )
+        self._spawn(
+            "collector",
+            [
+                str(BIN / "python"),
+                "-m",
+                "tools.collector",
+                "--host",
+                self.host,
+                "--port",
+                str(self.ports.collector),
+            ],
+            env,
+        )
+        for target, port in (("ingest", self.ports.ingest), ("dispatch", self.ports.dispatch)):
+            self._spawn(
+                target,
+                [
+                    str(BIN / "functions-framework"),
+                    "--target",
+                    target,
+                    "--source",
+                    str(REPO / "functions" / "main.py"),
+                    "--host",
+                    self.host,
+                    "--port",
+                    str(port),
+                ],
+                env,
+            )
+        self._wait_ready("emulator", f"http://{self.emulator_host}/")
+        self._create_topology()
+        self._wait_ready("collector", f"{self.collector_url}/healthz")
+        self._wait_ready("ingest", f"{self.ingest_url}/healthz")
+        self._wait_ready("dispatch", f"{self.dispatch_url}/healthz", expect=(404, 405))
+
+    def stop(self) -> None:
+        """Stop every process this stack started (their whole process groups)."""
+        for process in self.processes.values():
+            _signal_group(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                _signal_group(process.pid, signal.SIGKILL)
+                process.wait()
+        self.processes.clear()
+        if self.record_pids:
+            PID_FILE.unlink(missing_ok=True)
+
+    def _spawn(self, name: str, command: list[str], env: Mapping[str, str]) -> None:
+        log = (self.log_dir / f"{name}-{self.ports.ingest}.log").open("wb")
+        self.processes[name] = subprocess.Popen(
+            command,
+            cwd=REPO,
+            env=dict(env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        if self.record_pids:
+            PID_FILE.parent.mkdir(parents=True, exist_ok=True)
+            PID_FILE.write_text(json.dumps([p.pid for p in self.processes.values()]))
+
+    def log_path(self, name: str) -> Path:
+        """Where a service's output goes (read it when a test fails)."""
+        return self.log_dir / f"{name}-{self.ports.ingest}.log"
+
+    def _wait_ready(self, name: str, url: str, expect: tuple[int, ...] = (200,)) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            process = self.processes[name]
+            if process.poll() is not None:
+                tail = self.log_path(name).read_text(errors="replace")[-2000:]
+                raise StackError(f"{name} exited with {process.returncode}:\n{tail}")
+            with contextlib.suppress(requests.RequestException):
+                if requests.get(url, timeout=1).status_code in expect:
+                    return
+            time.sleep(0.2)
+        raise StackError(f"{name} did not become ready at {url} within 60 s")
+
+    def _create_topology(self) -> None:
+        from tools.topology import create_topology
+
+        create_topology(
+            emulator_host=self.emulator_host,
+            project=self.project,
+            topic=self.function_env().get("PUBSUB_TOPIC", "call-events"),
+            dead_letter_topic=self.function_env().get(
+                "DEAD_LETTER_TOPIC", "call-events-dead-letter"
+            ),
+            push_endpoints={name: f"{self.dispatch_url}/{name}" for name in self.destinations},
+        )
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_in_use(host: str, port: int) -> bool:
+    """True when something accepts connections on host:port."""
+    with socket.socket() as sock:
+        sock.settimeout(0.3)
+        return sock.connect_ex((host, port)) == 0
+
+
+def clean_stale_stack() -> None:
+    """Stop what a crashed `make run` left running, saying so."""
+    if not PID_FILE.exists():
+        return
+    pids = json.loads(PID_FILE.read_text() or "[]")
+    alive = [pid for pid in pids if _alive(pid)]
+    if alive:
+        print(f"Stopping {len(alive)} processes left by an earlier `make run` ({alive}).")
+        for pid in alive:
+            _signal_group(pid, signal.SIGTERM)
+        time.sleep(2)
+        for pid in alive:
+            _signal_group(pid, signal.SIGKILL)
+    PID_FILE.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, sig)
+
+
+def _port_variable(name: str) -> str:
+    return "PUBSUB_EMULATOR_PORT" if name == "emulator" else f"{name.upper()}_PORT"
+
+
+def enabled_destinations(env: Mapping[str, str]) -> tuple[str, ...]:
+    """owox and ua always; ga4 when GA4 is configured; owox_ga4 when OWOX_GA4_URL is set."""
+    names = ["owox", "ua"]
+    if env.get("GA4_MEASUREMENT_ID") and env.get("GA4_API_SECRET"):
+        names.append("ga4")
+    if env.get("OWOX_GA4_ENABLED") == "1":
+        names.append("owox_ga4")
+    return tuple(names)
+
+
+@contextlib.contextmanager
+def _interrupts_as_exit() -> Iterator[None]:
+    # SIGTERM (e.g. from a supervisor) stops the stack as cleanly as Ctrl-C does.
+    previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def main() -> int:
+    """`make run`: start the stack, print how to use it, wait for Ctrl-C."""
+    argparse.ArgumentParser(description=__doc__).parse_args()
+    clean_stale_stack()
+    passthrough = {
+        key: value
+        for key, value in os.environ.items()
+        if key.startswith(
+            (
+                "WEBHOOK_SECRET_",
+                "GA4_",
+                "OWOX_",
+                "UA_",
+                "EVENT_",
+                "CUSTOM_",
+                "MISSING_",
+                "DEFAULT_PHONE",
+                "PUBSUB_TOPIC",
+                "DEAD_LETTER",
+                "DATA_SOURCE",
+                "PUBLIC_BASE_URL",
+                "HTTP_",
+                "MAX_BODY",
+                "SOURCE_",
+                "TIMEZONE_",
+            )
+        )
+    }
+    stack = Stack(
+        ports=Ports.from_env(os.environ),
+        env=passthrough,
+        destinations=enabled_destinations(os.environ),
+        record_pids=True,
+    )
+    try:
+        with _interrupts_as_exit(), stack:
+            _print_banner(stack)
+            while all(process.poll() is None for process in stack.processes.values()):
+                time.sleep(0.5)
+            dead = [name for name, p in stack.processes.items() if p.poll() is not None]
+            print(f"{', '.join(dead)} stopped unexpectedly; see {stack.log_dir}. Stopping all.")
+            return 1
+    except StackError as error:
+        print(f"make run: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nStopped everything.")
+    return 0
+
+
+def _print_banner(stack: Stack) -> None:
+    env = stack.function_env()
+    sources = sorted(
+        k.removeprefix("WEBHOOK_SECRET_").lower() for k in env if k.startswith("WEBHOOK_SECRET_")
+    )
+    lines = [
+        "The call pipeline is running:",
+        f"  Pub/Sub emulator   {stack.emulator_host} (project {stack.project})",
+        f"  ingest             {stack.ingest_url}",
+        *(f"    webhook          {stack.ingest_url}/{source}" for source in sources),
+        f"  dispatch           {stack.dispatch_url}  (push: {', '.join(stack.destinations)})",
+        f"  collector          {stack.collector_url}/hits  (recorded hits, as JSON)",
+        f"  logs               {stack.log_dir}",
+        "",
+        f"Dev secret for /generic (WEBHOOK_SECRET_GENERIC): {env['WEBHOOK_SECRET_GENERIC']}",
+        "Send a signed sample call:   make demo",
+        f"  (or: .venv/bin/python -m tools.send_call --url {stack.ingest_url}/generic)",
+        f"Then see the hits:           curl -s {stack.collector_url}/hits",
+        "Ctrl-C stops everything.",
+    ]
+    print("\n".join(lines), flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
