@@ -1,0 +1,70 @@
+provider "google" {
+  project = var.project_id
+  region  = var.region
+
+  default_labels = {
+    app = "call-bridge"
+  }
+}
+
+data "google_project" "this" {
+  project_id = var.project_id
+  depends_on = [google_project_service.apis]
+}
+
+locals {
+  # Names the Python side expects (its defaults), kept here so env vars and resources agree.
+  topic_name             = "call-events"
+  dead_letter_topic_name = "call-events-dead-letter"
+  ingest_name            = "ingest"
+  dispatch_name          = "dispatch"
+
+  project_number = data.google_project.this.number
+  pubsub_agent   = "serviceAccount:service-${local.project_number}@gcp-sa-pubsub.iam.gserviceaccount.com"
+
+  # Deterministic Cloud Run URL: known before the function exists, so ingest can be told its own
+  # public address (vendors sign the URL they call) without a dependency cycle.
+  ingest_url      = "https://${local.ingest_name}-${local.project_number}.${var.region}.run.app"
+  public_base_url = var.public_base_url != "" ? var.public_base_url : local.ingest_url
+
+  # Secret env var name => Secret Manager secret_id. Only enabled sources/destinations get one.
+  webhook_secrets  = { for s in var.sources : "WEBHOOK_SECRET_${upper(s)}" => "webhook-secret-${s}" }
+  dispatch_secrets = contains(var.destinations, "ga4") ? { GA4_API_SECRET = "ga4-api-secret" } : {}
+  secrets          = merge(local.webhook_secrets, local.dispatch_secrets)
+
+  # Settings both functions read; empty values are left out so the code's defaults apply.
+  app_env = { for k, v in {
+    GOOGLE_CLOUD_PROJECT = var.project_id
+    PUBSUB_TOPIC         = local.topic_name
+    DEAD_LETTER_TOPIC    = local.dead_letter_topic_name
+    DEFAULT_PHONE_REGION = var.default_phone_region
+    PUBLIC_BASE_URL      = local.public_base_url
+    UA_PROPERTY_ID       = var.ua_property_id
+    OWOX_ENDPOINT        = var.owox_endpoint
+    UA_COLLECT_URL       = var.ua_collect_url
+    GA4_COLLECT_URL      = var.ga4_collect_url
+    GA4_MEASUREMENT_ID   = var.ga4_measurement_id
+    OWOX_GA4_URL         = var.owox_ga4_url
+  } : k => v if v != "" }
+
+  source_archive = var.source_archive != "" ? var.source_archive : "${path.module}/../.build/source.zip"
+}
+
+resource "google_project_service" "apis" {
+  for_each = toset([
+    "artifactregistry.googleapis.com",
+    "cloudbuild.googleapis.com",
+    "cloudfunctions.googleapis.com",
+    "cloudresourcemanager.googleapis.com",
+    "iam.googleapis.com",
+    "logging.googleapis.com",
+    "monitoring.googleapis.com",
+    "pubsub.googleapis.com",
+    "run.googleapis.com",
+    "secretmanager.googleapis.com",
+    "storage.googleapis.com",
+  ])
+  project            = var.project_id
+  service            = each.value
+  disable_on_destroy = false
+}

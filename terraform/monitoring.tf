@@ -1,0 +1,296 @@
+# Log-based metrics over the functions' structured outcome lines, alerts on the Pub/Sub backlog,
+# and one dashboard. Each outcome is one JSON log line with outcome, source or destination, reason
+# and latency_ms; Cloud Functions gen2 logs under resource.type "cloud_run_revision".
+
+locals {
+  ingest_logs   = "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"${local.ingest_name}\" AND jsonPayload.outcome:*"
+  dispatch_logs = "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"${local.dispatch_name}\" AND jsonPayload.outcome:*"
+
+  notification_channels = concat(google_monitoring_notification_channel.email[*].id, var.notification_channels)
+}
+
+resource "google_logging_metric" "ingest_outcomes" {
+  name        = "call_bridge_ingest_outcomes"
+  description = "Webhook outcomes at ingest: published (a call ingested) or rejected, by source and reason."
+  filter      = local.ingest_logs
+
+  metric_descriptor {
+    metric_kind  = "DELTA"
+    value_type   = "INT64"
+    unit         = "1"
+    display_name = "call-bridge ingest outcomes"
+    labels {
+      key        = "source"
+      value_type = "STRING"
+    }
+    labels {
+      key        = "outcome"
+      value_type = "STRING"
+    }
+    labels {
+      key        = "reason"
+      value_type = "STRING"
+    }
+  }
+
+  label_extractors = {
+    source  = "EXTRACT(jsonPayload.source)"
+    outcome = "EXTRACT(jsonPayload.outcome)"
+    reason  = "EXTRACT(jsonPayload.reason)"
+  }
+
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_logging_metric" "dispatch_outcomes" {
+  name        = "call_bridge_dispatch_outcomes"
+  description = "Dispatch outcomes per destination: sent, retry or dead_lettered (with reason)."
+  filter      = local.dispatch_logs
+
+  metric_descriptor {
+    metric_kind  = "DELTA"
+    value_type   = "INT64"
+    unit         = "1"
+    display_name = "call-bridge dispatch outcomes"
+    labels {
+      key        = "destination"
+      value_type = "STRING"
+    }
+    labels {
+      key        = "outcome"
+      value_type = "STRING"
+    }
+    labels {
+      key        = "reason"
+      value_type = "STRING"
+    }
+  }
+
+  label_extractors = {
+    destination = "EXTRACT(jsonPayload.destination)"
+    outcome     = "EXTRACT(jsonPayload.outcome)"
+    reason      = "EXTRACT(jsonPayload.reason)"
+  }
+
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_logging_metric" "ingest_latency" {
+  name            = "call_bridge_ingest_latency"
+  description     = "Time ingest took per webhook, from the latency_ms of its outcome line."
+  filter          = "${local.ingest_logs} AND jsonPayload.latency_ms:*"
+  value_extractor = "EXTRACT(jsonPayload.latency_ms)"
+
+  metric_descriptor {
+    metric_kind  = "DELTA"
+    value_type   = "DISTRIBUTION"
+    unit         = "ms"
+    display_name = "call-bridge ingest latency"
+    labels {
+      key        = "source"
+      value_type = "STRING"
+    }
+  }
+
+  label_extractors = {
+    source = "EXTRACT(jsonPayload.source)"
+  }
+
+  bucket_options {
+    exponential_buckets {
+      num_finite_buckets = 32
+      growth_factor      = 1.5
+      scale              = 1
+    }
+  }
+
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_logging_metric" "dispatch_latency" {
+  name            = "call_bridge_dispatch_latency"
+  description     = "Time dispatch took per delivery attempt, by destination and outcome."
+  filter          = "${local.dispatch_logs} AND jsonPayload.latency_ms:*"
+  value_extractor = "EXTRACT(jsonPayload.latency_ms)"
+
+  metric_descriptor {
+    metric_kind  = "DELTA"
+    value_type   = "DISTRIBUTION"
+    unit         = "ms"
+    display_name = "call-bridge dispatch latency"
+    labels {
+      key        = "destination"
+      value_type = "STRING"
+    }
+    labels {
+      key        = "outcome"
+      value_type = "STRING"
+    }
+  }
+
+  label_extractors = {
+    destination = "EXTRACT(jsonPayload.destination)"
+    outcome     = "EXTRACT(jsonPayload.outcome)"
+  }
+
+  bucket_options {
+    exponential_buckets {
+      num_finite_buckets = 32
+      growth_factor      = 1.5
+      scale              = 1
+    }
+  }
+
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_monitoring_notification_channel" "email" {
+  count        = var.alert_email != "" ? 1 : 0
+  display_name = "call-bridge alerts"
+  type         = "email"
+  labels = {
+    email_address = var.alert_email
+  }
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_monitoring_alert_policy" "dead_letter_backlog" {
+  display_name          = "call-bridge: calls waiting in the dead-letter subscription"
+  combiner              = "OR"
+  severity              = "ERROR"
+  notification_channels = local.notification_channels
+
+  conditions {
+    display_name = "${google_pubsub_subscription.dead_letter.name} has undelivered messages"
+    condition_threshold {
+      filter          = "resource.type = \"pubsub_subscription\" AND resource.labels.subscription_id = \"${google_pubsub_subscription.dead_letter.name}\" AND metric.type = \"pubsub.googleapis.com/subscription/num_undelivered_messages\""
+      comparison      = "COMPARISON_GT"
+      threshold_value = 0
+      duration        = "60s"
+      aggregations {
+        alignment_period   = "60s"
+        per_series_aligner = "ALIGN_MAX"
+      }
+      trigger {
+        count = 1
+      }
+    }
+  }
+
+  alert_strategy {
+    auto_close = "86400s"
+  }
+
+  documentation {
+    subject   = "call-bridge: dead-lettered calls"
+    mime_type = "text/markdown"
+    content   = <<-EOT
+      Calls were not delivered: dispatch rejected them permanently (message attribute `reason`)
+      or Pub/Sub gave up after ${var.max_delivery_attempts} attempts. They are held in the pull
+      subscription `${google_pubsub_subscription.dead_letter.name}`.
+
+      Inspect: `gcloud pubsub subscriptions pull ${google_pubsub_subscription.dead_letter.name} --limit=10`
+      (without `--auto-ack` they stay). Fix the cause, then republish them to `${local.topic_name}`
+      and acknowledge them here.
+    EOT
+  }
+
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_monitoring_alert_policy" "oldest_unacked" {
+  for_each = google_pubsub_subscription.push
+
+  display_name          = "call-bridge: ${each.key} deliveries are stuck"
+  combiner              = "OR"
+  severity              = "WARNING"
+  notification_channels = local.notification_channels
+
+  conditions {
+    display_name = "${each.value.name} oldest unacked message older than ${var.oldest_unacked_alert_seconds}s"
+    condition_threshold {
+      filter          = "resource.type = \"pubsub_subscription\" AND resource.labels.subscription_id = \"${each.value.name}\" AND metric.type = \"pubsub.googleapis.com/subscription/oldest_unacked_message_age\""
+      comparison      = "COMPARISON_GT"
+      threshold_value = var.oldest_unacked_alert_seconds
+      duration        = "300s"
+      aggregations {
+        alignment_period   = "60s"
+        per_series_aligner = "ALIGN_MAX"
+      }
+      trigger {
+        count = 1
+      }
+    }
+  }
+
+  alert_strategy {
+    auto_close = "86400s"
+  }
+
+  documentation {
+    subject   = "call-bridge: ${each.key} deliveries are stuck"
+    mime_type = "text/markdown"
+    content   = <<-EOT
+      Messages for destination `${each.key}` wait longer than ${var.oldest_unacked_alert_seconds}s:
+      dispatch keeps answering 503 (destination down or slow) or cannot be reached. Check the
+      dispatch logs for `destination="${each.key}"` and `outcome="retry"`. After
+      ${var.max_delivery_attempts} attempts messages move to `${google_pubsub_subscription.dead_letter.name}`.
+    EOT
+  }
+
+  depends_on = [google_project_service.apis]
+}
+
+locals {
+  user_metric = "logging.googleapis.com/user"
+
+  # One line chart tile: filter, how to align and which labels to keep.
+  dashboard_tiles = [
+    { title = "Calls ingested per minute, by source", filter = "metric.type=\"${local.user_metric}/${google_logging_metric.ingest_outcomes.name}\" AND metric.label.outcome=\"published\"", aligner = "ALIGN_DELTA", reducer = "REDUCE_SUM", group = ["metric.label.source"] },
+    { title = "Webhooks rejected per minute, by reason", filter = "metric.type=\"${local.user_metric}/${google_logging_metric.ingest_outcomes.name}\" AND metric.label.outcome=\"rejected\"", aligner = "ALIGN_DELTA", reducer = "REDUCE_SUM", group = ["metric.label.source", "metric.label.reason"] },
+    { title = "Hits sent per minute, by destination", filter = "metric.type=\"${local.user_metric}/${google_logging_metric.dispatch_outcomes.name}\" AND metric.label.outcome=\"sent\"", aligner = "ALIGN_DELTA", reducer = "REDUCE_SUM", group = ["metric.label.destination"] },
+    { title = "Retries per minute, by destination", filter = "metric.type=\"${local.user_metric}/${google_logging_metric.dispatch_outcomes.name}\" AND metric.label.outcome=\"retry\"", aligner = "ALIGN_DELTA", reducer = "REDUCE_SUM", group = ["metric.label.destination"] },
+    { title = "Dead-lettered by dispatch, by destination and reason", filter = "metric.type=\"${local.user_metric}/${google_logging_metric.dispatch_outcomes.name}\" AND metric.label.outcome=\"dead_lettered\"", aligner = "ALIGN_DELTA", reducer = "REDUCE_SUM", group = ["metric.label.destination", "metric.label.reason"] },
+    { title = "Dead-lettered by Pub/Sub after max attempts, by subscription", filter = "metric.type=\"pubsub.googleapis.com/subscription/dead_letter_message_count\" AND resource.type=\"pubsub_subscription\"", aligner = "ALIGN_DELTA", reducer = "REDUCE_SUM", group = ["resource.label.subscription_id"] },
+    { title = "Dispatch latency p95 (ms), by destination", filter = "metric.type=\"${local.user_metric}/${google_logging_metric.dispatch_latency.name}\"", aligner = "ALIGN_DELTA", reducer = "REDUCE_PERCENTILE_95", group = ["metric.label.destination"] },
+    { title = "Ingest latency p95 (ms), by source", filter = "metric.type=\"${local.user_metric}/${google_logging_metric.ingest_latency.name}\"", aligner = "ALIGN_DELTA", reducer = "REDUCE_PERCENTILE_95", group = ["metric.label.source"] },
+    { title = "Dead-letter backlog (messages held)", filter = "metric.type=\"pubsub.googleapis.com/subscription/num_undelivered_messages\" AND resource.type=\"pubsub_subscription\" AND resource.label.subscription_id=\"${google_pubsub_subscription.dead_letter.name}\"", aligner = "ALIGN_MAX", reducer = "REDUCE_MAX", group = [] },
+    { title = "Oldest unacked message age (s), by subscription", filter = "metric.type=\"pubsub.googleapis.com/subscription/oldest_unacked_message_age\" AND resource.type=\"pubsub_subscription\" AND starts_with(resource.label.subscription_id, \"${local.topic_name}\")", aligner = "ALIGN_MAX", reducer = "REDUCE_MAX", group = ["resource.label.subscription_id"] },
+  ]
+}
+
+resource "google_monitoring_dashboard" "call_bridge" {
+  dashboard_json = jsonencode({
+    displayName = "call-bridge"
+    mosaicLayout = {
+      columns = 48
+      tiles = [for i, t in local.dashboard_tiles : {
+        xPos   = (i % 2) * 24
+        yPos   = floor(i / 2) * 16
+        width  = 24
+        height = 16
+        widget = {
+          title = t.title
+          xyChart = {
+            dataSets = [{
+              plotType = "LINE"
+              timeSeriesQuery = {
+                timeSeriesFilter = {
+                  filter = t.filter
+                  aggregation = {
+                    alignmentPeriod    = "60s"
+                    perSeriesAligner   = t.aligner
+                    crossSeriesReducer = t.reducer
+                    groupByFields      = t.group
+                  }
+                }
+              }
+            }]
+          }
+        }
+      }]
+    }
+  })
+
+  depends_on = [google_project_service.apis]
+}

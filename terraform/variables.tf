@@ -1,0 +1,317 @@
+variable "project_id" {
+  type        = string
+  description = "ID of the existing Google Cloud project to deploy into (billing enabled)."
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", var.project_id))
+    error_message = "project_id must be 6-30 characters: lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen."
+  }
+}
+
+variable "region" {
+  type        = string
+  description = "Region for the functions, the source bucket and the image repository, e.g. europe-west1."
+  default     = "europe-west1"
+
+  validation {
+    condition     = can(regex("^[a-z]+-[a-z]+[0-9]+$", var.region))
+    error_message = "region must be a Google Cloud region name such as europe-west1 or us-central1 (not a zone)."
+  }
+}
+
+variable "sources" {
+  type        = set(string)
+  description = "Webhook sources to enable. Each gets a Secret Manager secret WEBHOOK_SECRET_<SOURCE> and a webhook URL; a source not listed answers 404."
+  default     = ["generic"]
+
+  validation {
+    condition     = length(var.sources) > 0 && alltrue([for s in var.sources : contains(["generic", "callrail", "twilio", "aircall", "ringcentral", "dialpad", "ringostat", "uis", "calltouch"], s)])
+    error_message = "sources must be a non-empty subset of: generic, callrail, twilio, aircall, ringcentral, dialpad, ringostat, uis, calltouch."
+  }
+}
+
+variable "destinations" {
+  type        = set(string)
+  description = "Destinations to deliver to. Each gets its own push subscription to dispatch at /<destination>, with its own retries and dead-lettering."
+  default     = ["owox", "ga4"]
+
+  validation {
+    condition     = length(var.destinations) > 0 && alltrue([for d in var.destinations : contains(["owox", "ua", "ga4", "owox_ga4"], d)])
+    error_message = "destinations must be a non-empty subset of: owox, ua, ga4, owox_ga4."
+  }
+}
+
+variable "owox_endpoint" {
+  type        = string
+  description = "OWOX BI access point base URL, e.g. https://acme.bi.owox.com (OWOX_ENDPOINT). Required when destinations contains owox."
+  default     = ""
+
+  validation {
+    condition     = var.owox_endpoint == "" || can(regex("^https://[a-z0-9.-]+(:[0-9]+)?$", var.owox_endpoint))
+    error_message = "owox_endpoint must be an https:// base URL without a path or trailing slash, e.g. https://acme.bi.owox.com."
+  }
+
+  validation {
+    condition     = !contains(var.destinations, "owox") || var.owox_endpoint != ""
+    error_message = "owox_endpoint is required when destinations contains owox."
+  }
+}
+
+variable "ua_property_id" {
+  type        = string
+  description = "Default Universal Analytics property id (UA-XXXXX-Y) for events that carry none (UA_PROPERTY_ID). Empty: events must carry their own."
+  default     = ""
+
+  validation {
+    condition     = var.ua_property_id == "" || can(regex("^UA-[0-9]{4,10}-[0-9]{1,4}$", var.ua_property_id))
+    error_message = "ua_property_id must look like UA-12345-1, or be empty."
+  }
+}
+
+variable "ga4_measurement_id" {
+  type        = string
+  description = "Default GA4 measurement id (G-XXXXXXX) for events that carry none (GA4_MEASUREMENT_ID). Its API secret goes into the ga4-api-secret secret."
+  default     = ""
+
+  validation {
+    condition     = var.ga4_measurement_id == "" || can(regex("^G-[A-Z0-9]{4,16}$", var.ga4_measurement_id))
+    error_message = "ga4_measurement_id must look like G-ABC123XYZ, or be empty."
+  }
+}
+
+variable "owox_ga4_url" {
+  type        = string
+  description = "OWOX BI GA4 streaming URL (OWOX_GA4_URL). Required when destinations contains owox_ga4."
+  default     = ""
+
+  validation {
+    condition     = var.owox_ga4_url == "" || can(regex("^https://[^\\s]+$", var.owox_ga4_url))
+    error_message = "owox_ga4_url must be an https:// URL."
+  }
+
+  validation {
+    condition     = !contains(var.destinations, "owox_ga4") || var.owox_ga4_url != ""
+    error_message = "owox_ga4_url is required when destinations contains owox_ga4."
+  }
+}
+
+variable "ua_collect_url" {
+  type        = string
+  description = "Universal Analytics collect URL (UA_COLLECT_URL); point it at /debug/collect to validate without recording."
+  default     = "https://www.google-analytics.com/collect"
+
+  validation {
+    condition     = can(regex("^https://[^\\s]+$", var.ua_collect_url))
+    error_message = "ua_collect_url must be an https:// URL."
+  }
+}
+
+variable "ga4_collect_url" {
+  type        = string
+  description = "GA4 Measurement Protocol URL (GA4_COLLECT_URL); point it at /debug/mp/collect to validate without recording."
+  default     = "https://www.google-analytics.com/mp/collect"
+
+  validation {
+    condition     = can(regex("^https://[^\\s]+$", var.ga4_collect_url))
+    error_message = "ga4_collect_url must be an https:// URL."
+  }
+}
+
+variable "default_phone_region" {
+  type        = string
+  description = "ISO 3166 region used to read phone numbers written without a country code (DEFAULT_PHONE_REGION)."
+  default     = "US"
+
+  validation {
+    condition     = can(regex("^[A-Z]{2}$", var.default_phone_region))
+    error_message = "default_phone_region must be a two-letter upper-case region code such as US or GB."
+  }
+}
+
+variable "public_base_url" {
+  type        = string
+  description = "Public base URL of ingest when it sits behind your own domain or load balancer (PUBLIC_BASE_URL). Empty: the function's own run.app URL."
+  default     = ""
+
+  validation {
+    condition     = var.public_base_url == "" || can(regex("^https://[^\\s]*[^/\\s]$", var.public_base_url))
+    error_message = "public_base_url must be an https:// URL without a trailing slash, or empty."
+  }
+}
+
+variable "ingest_min_instances" {
+  type        = number
+  description = "Instances of ingest kept warm. 0 costs nothing at idle; 1 removes cold starts on the first webhook."
+  default     = 0
+
+  validation {
+    condition     = var.ingest_min_instances >= 0 && var.ingest_min_instances <= 100 && floor(var.ingest_min_instances) == var.ingest_min_instances
+    error_message = "ingest_min_instances must be a whole number from 0 to 100."
+  }
+}
+
+variable "ingest_max_instances" {
+  type        = number
+  description = "Upper bound on ingest instances; caps cost and Pub/Sub publish rate."
+  default     = 10
+
+  validation {
+    condition     = var.ingest_max_instances >= 1 && var.ingest_max_instances <= 1000 && floor(var.ingest_max_instances) == var.ingest_max_instances
+    error_message = "ingest_max_instances must be a whole number from 1 to 1000."
+  }
+
+  validation {
+    condition     = var.ingest_max_instances >= var.ingest_min_instances
+    error_message = "ingest_max_instances must be at least ingest_min_instances."
+  }
+}
+
+variable "ingest_concurrency" {
+  type        = number
+  description = "Concurrent requests per ingest instance; also the THREADS of its server, so both always match."
+  default     = 20
+
+  validation {
+    condition     = var.ingest_concurrency >= 1 && var.ingest_concurrency <= 1000 && floor(var.ingest_concurrency) == var.ingest_concurrency
+    error_message = "ingest_concurrency must be a whole number from 1 to 1000."
+  }
+}
+
+variable "dispatch_max_instances" {
+  type        = number
+  description = "Upper bound on dispatch instances; with dispatch_concurrency it caps the hit rate sent to each destination."
+  default     = 10
+
+  validation {
+    condition     = var.dispatch_max_instances >= 1 && var.dispatch_max_instances <= 1000 && floor(var.dispatch_max_instances) == var.dispatch_max_instances
+    error_message = "dispatch_max_instances must be a whole number from 1 to 1000."
+  }
+}
+
+variable "dispatch_concurrency" {
+  type        = number
+  description = "Concurrent push requests per dispatch instance; also the THREADS of its server."
+  default     = 10
+
+  validation {
+    condition     = var.dispatch_concurrency >= 1 && var.dispatch_concurrency <= 1000 && floor(var.dispatch_concurrency) == var.dispatch_concurrency
+    error_message = "dispatch_concurrency must be a whole number from 1 to 1000."
+  }
+}
+
+variable "dispatch_timeout_seconds" {
+  type        = number
+  description = "Request timeout of dispatch, and the push subscriptions' ack deadline (Pub/Sub waits this long for an answer)."
+  default     = 60
+
+  validation {
+    condition     = var.dispatch_timeout_seconds >= 10 && var.dispatch_timeout_seconds <= 600 && floor(var.dispatch_timeout_seconds) == var.dispatch_timeout_seconds
+    error_message = "dispatch_timeout_seconds must be a whole number from 10 to 600 (the ack deadline range)."
+  }
+}
+
+variable "max_delivery_attempts" {
+  type        = number
+  description = "Deliveries Pub/Sub tries per destination before moving a message to the dead-letter topic."
+  default     = 5
+
+  validation {
+    condition     = var.max_delivery_attempts >= 5 && var.max_delivery_attempts <= 100 && floor(var.max_delivery_attempts) == var.max_delivery_attempts
+    error_message = "max_delivery_attempts must be a whole number from 5 to 100 (Pub/Sub's limits)."
+  }
+}
+
+variable "retry_minimum_backoff_seconds" {
+  type        = number
+  description = "First redelivery delay after dispatch answers 503; Pub/Sub grows it exponentially."
+  default     = 10
+
+  validation {
+    condition     = var.retry_minimum_backoff_seconds >= 0 && var.retry_minimum_backoff_seconds <= 600
+    error_message = "retry_minimum_backoff_seconds must be from 0 to 600."
+  }
+}
+
+variable "retry_maximum_backoff_seconds" {
+  type        = number
+  description = "Longest redelivery delay."
+  default     = 600
+
+  validation {
+    condition     = var.retry_maximum_backoff_seconds >= 0 && var.retry_maximum_backoff_seconds <= 600
+    error_message = "retry_maximum_backoff_seconds must be from 0 to 600."
+  }
+
+  validation {
+    condition     = var.retry_maximum_backoff_seconds >= var.retry_minimum_backoff_seconds
+    error_message = "retry_maximum_backoff_seconds must be at least retry_minimum_backoff_seconds."
+  }
+}
+
+variable "alert_email" {
+  type        = string
+  description = "Email address that receives alerts; creates an email notification channel. Empty: no channel is created."
+  default     = ""
+
+  validation {
+    condition     = var.alert_email == "" || can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.alert_email))
+    error_message = "alert_email must be an email address, or empty."
+  }
+}
+
+variable "notification_channels" {
+  type        = list(string)
+  description = "Existing notification channel ids (projects/P/notificationChannels/N) that also receive alerts."
+  default     = []
+
+  validation {
+    condition     = alltrue([for c in var.notification_channels : can(regex("^projects/[^/]+/notificationChannels/[0-9]+$", c))])
+    error_message = "notification_channels entries must look like projects/PROJECT/notificationChannels/123."
+  }
+}
+
+variable "oldest_unacked_alert_seconds" {
+  type        = number
+  description = "Alert when a push subscription's oldest unacknowledged message is older than this (a stuck or failing destination)."
+  default     = 900
+
+  validation {
+    condition     = var.oldest_unacked_alert_seconds >= 60 && var.oldest_unacked_alert_seconds <= 604800
+    error_message = "oldest_unacked_alert_seconds must be from 60 to 604800."
+  }
+}
+
+variable "source_archive" {
+  type        = string
+  description = "Path of the deploy archive built by make package. Empty: ../.build/source.zip next to this module."
+  default     = ""
+}
+
+variable "secret_values" {
+  type        = map(string)
+  description = "Optional secret values keyed by variable name (WEBHOOK_SECRET_GENERIC, GA4_API_SECRET, ...). Ephemeral: written to Secret Manager write-only, never stored in state or plan. Used only when secret_values_version > 0."
+  default     = {}
+  sensitive   = true
+  ephemeral   = true
+
+  validation {
+    condition = var.secret_values_version == 0 || alltrue([
+      for k in concat(
+        [for s in var.sources : "WEBHOOK_SECRET_${upper(s)}"],
+        contains(var.destinations, "ga4") ? ["GA4_API_SECRET"] : [],
+      ) : contains(keys(var.secret_values), k)
+    ])
+    error_message = "With secret_values_version > 0, secret_values needs a value for WEBHOOK_SECRET_<SOURCE> of every enabled source, and GA4_API_SECRET when ga4 is enabled."
+  }
+}
+
+variable "secret_values_version" {
+  type        = number
+  description = "0: secret versions are added out of band (gcloud secrets versions add). N > 0: Terraform writes secret_values as new versions; bump N to rotate."
+  default     = 0
+
+  validation {
+    condition     = var.secret_values_version >= 0 && floor(var.secret_values_version) == var.secret_values_version
+    error_message = "secret_values_version must be a whole number, 0 or more."
+  }
+}
