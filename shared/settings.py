@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 
@@ -52,12 +53,18 @@ class Settings:
     publish_timeout_s: float = 10.0
     max_body_bytes: int = 512 * 1024
     public_base_url: str | None = None
+    # Vendors that send naive local times (UIS, Ringostat, Calltouch): source → IANA zone.
+    source_timezones: Mapping[str, ZoneInfo] = field(default_factory=dict)
     # Per destination; "" holds the default for destinations not named.
     missing_client_id: Mapping[str, MissingClientIdPolicy] = field(default_factory=dict)
 
     def client_id_policy(self, destination: str) -> MissingClientIdPolicy:
         """What a destination does with an event that has no client id."""
         return self.missing_client_id.get(destination, self.missing_client_id.get("", "synthesize"))
+
+    def timezone_for(self, source: str) -> ZoneInfo:
+        """The zone a source's naive local times are in (SOURCE_TIMEZONES; UTC by default)."""
+        return self.source_timezones.get(source, ZoneInfo("UTC"))
 
     def secrets_for(self, source: str) -> tuple[str, ...]:
         """The accepted secrets of a source; empty means the source is disabled."""
@@ -107,6 +114,7 @@ class Settings:
             ),
             max_body_bytes=read("MAX_BODY_BYTES", _positive_int, defaults.max_body_bytes),
             public_base_url=read("PUBLIC_BASE_URL", _base_url, None),
+            source_timezones=read("SOURCE_TIMEZONES", _source_timezones, {}),
             missing_client_id=read("MISSING_CLIENT_ID", _client_id_policies, {}),
         )
         if problems:
@@ -159,6 +167,16 @@ def _url(raw: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError("expected an http(s) URL")
     return raw
+
+
+def _source_timezones(raw: str) -> dict[str, ZoneInfo]:
+    zones = {}
+    for source, name in _pairs(raw):
+        try:
+            zones[source.lower()] = ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{source}: unknown time zone {name!r} (e.g. Europe/Kyiv)") from None
+    return zones
 
 
 def _base_url(raw: str) -> str:
