@@ -69,6 +69,8 @@ class Stack:
     host: str = "127.0.0.1"
     log_dir: Path = REPO / ".cache" / "stack-logs"
     record_pids: bool = False
+    # Tests that need only Pub/Sub start ("emulator",); `make run` starts all four.
+    services: tuple[str, ...] = ("emulator", "collector", "ingest", "dispatch")
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     @property
@@ -126,7 +128,7 @@ class Stack:
         """Start the emulator, create topics and subscriptions, then the three servers."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
         for name, port in vars(self.ports).items():
-            if port_in_use(self.host, port):
+            if name in self.services and port_in_use(self.host, port):
                 raise StackError(
                     f"port {port} ({name}) is in use by another program: stop it, or choose "
                     f"another port with {_port_variable(name)}=<port>"
@@ -135,9 +137,8 @@ class Stack:
         env["PYTHONPATH"] = str(REPO)
         env["PYTHONUNBUFFERED"] = "1"
         env.pop("GOOGLE_APPLICATION_CREDENTIALS", None)
-        self._spawn(
-            "emulator",
-            [
+        commands = {
+            "emulator": [
                 "gcloud",
                 "beta",
                 "emulators",
@@ -145,13 +146,9 @@ class Stack:
                 "start",
                 f"--host-port={self.emulator_host}",
                 f"--project={self.project}",
-                f"--data-dir={self.log_dir / 'pubsub-data'}",
+                f"--data-dir={self.log_dir / f'pubsub-data-{self.ports.emulator}'}",
             ],
-            env,
-        )
-        self._spawn(
-            "collector",
-            [
+            "collector": [
                 str(BIN / "python"),
                 "-m",
                 "tools.collector",
@@ -160,12 +157,8 @@ class Stack:
                 "--port",
                 str(self.ports.collector),
             ],
-            env,
-        )
-        for target, port in (("ingest", self.ports.ingest), ("dispatch", self.ports.dispatch)):
-            self._spawn(
-                target,
-                [
+            **{
+                target: [
                     str(BIN / "functions-framework"),
                     "--target",
                     target,
@@ -175,14 +168,26 @@ class Stack:
                     self.host,
                     "--port",
                     str(port),
-                ],
-                env,
-            )
+                ]
+                for target, port in (
+                    ("ingest", self.ports.ingest),
+                    ("dispatch", self.ports.dispatch),
+                )
+            },
+        }
+        for name in self.services:
+            self._spawn(name, commands[name], env)
         self._wait_ready("emulator", f"http://{self.emulator_host}/")
-        self._create_topology()
-        self._wait_ready("collector", f"{self.collector_url}/healthz")
-        self._wait_ready("ingest", f"{self.ingest_url}/healthz")
-        self._wait_ready("dispatch", f"{self.dispatch_url}/healthz", expect=(404, 405))
+        if "dispatch" in self.services:
+            self._create_topology()
+        readiness = {
+            "collector": (f"{self.collector_url}/healthz", (200,)),
+            "ingest": (f"{self.ingest_url}/healthz", (200,)),
+            "dispatch": (f"{self.dispatch_url}/healthz", (404, 405)),
+        }
+        for name in self.services[1:]:
+            url, expect = readiness[name]
+            self._wait_ready(name, url, expect)
 
     def stop(self) -> None:
         """Stop every process this stack started (their whole process groups)."""

@@ -55,7 +55,7 @@ def build_ua_hit(event: CallEvent, settings: Settings, client_id: str, now: date
     fields.update({param: getattr(event, name) for name, param in _TRAFFIC_SOURCE})
     fields.update(custom_parameters(event, settings))
     fields["ds"] = settings.data_source
-    fields["z"] = cache_buster(event)
+    fields["z"] = cache_buster(event.event_id)
     # Absent and empty values are dropped, but 0 (a zero-second missed call) is kept.
     return {key: _text(value) for key, value in fields.items() if value is not None and value != ""}
 
@@ -106,9 +106,9 @@ def custom_parameters(event: CallEvent, settings: Settings) -> dict[str, str | i
     return params
 
 
-def cache_buster(event: CallEvent) -> str:
+def cache_buster(event_id: str) -> str:
     """A per-event cache buster (`z`): unique per event, the same on every retry of it."""
-    return str(int(hashlib.sha256(event.event_id.encode()).hexdigest()[:12], 16))
+    return str(int(hashlib.sha256(event_id.encode()).hexdigest()[:12], 16))
 
 
 def _label_names(settings: Settings) -> list[str]:

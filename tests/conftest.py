@@ -1,0 +1,63 @@
+"""Fixtures for every test layer: isolated environment, and a real Pub/Sub emulator."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from shared.settings import Settings
+from tools.stack import Ports, Stack
+
+# Variables Settings reads, plus the emulator switch: a developer's shell must not leak in.
+_SETTINGS_PREFIXES = (
+    "WEBHOOK_SECRET_",
+    "GA4_",
+    "OWOX_",
+    "UA_",
+    "EVENT_",
+    "CUSTOM_",
+    "MISSING_",
+    "DEFAULT_PHONE",
+    "PUBSUB_",
+    "DEAD_LETTER",
+    "DATA_SOURCE",
+    "PUBLIC_BASE_URL",
+    "HTTP_",
+    "MAX_BODY",
+    "SOURCE_",
+    "TIMEZONE_",
+    "GOOGLE_CLOUD_PROJECT",
+    "PUBLISH_",
+)
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
+    """Remove every configuration variable; the emulator host is restored where one runs."""
+    for name in list(os.environ):
+        if name.startswith(_SETTINGS_PREFIXES):
+            monkeypatch.delenv(name)
+    if "pubsub_emulator" in request.fixturenames:
+        emulator: Stack = request.getfixturevalue("pubsub_emulator")
+        monkeypatch.setenv("PUBSUB_EMULATOR_HOST", emulator.emulator_host)
+        monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", emulator.project)
+
+
+@pytest.fixture(scope="session")
+def pubsub_emulator() -> Iterator[Stack]:
+    """A real Pub/Sub emulator on a free port, for the whole test session."""
+    with Stack(ports=Ports.free(), services=("emulator",)) as stack:
+        # The publisher client is made once per process and reads this when it is made.
+        os.environ["PUBSUB_EMULATOR_HOST"] = stack.emulator_host
+        yield stack
+
+
+@pytest.fixture
+def settings() -> Settings:
+    """Settings as a test builds them: defaults plus a generic secret and a property id."""
+    return Settings(
+        webhook_secrets={"generic": ("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",)},
+        ua_property_id="UA-12345678-1",
+    )

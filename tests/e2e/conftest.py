@@ -1,0 +1,128 @@
+"""The whole pipeline as real processes on free ports: emulator, ingest, dispatch, collector."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import requests
+from google.cloud import pubsub_v1
+
+from shared.events import derive_event_id
+from shared.hits.ua import cache_buster
+from tests.e2e.samples import E2E_SECRETS
+from tools.send_call import signed_headers
+from tools.stack import DEV_SECRET, Ports, Stack
+from tools.topology import dead_letter_subscription
+
+Hit = dict[str, Any]
+
+
+@dataclass
+class Pipeline:
+    """A running stack plus the ways a test talks to it."""
+
+    stack: Stack
+
+    def post(
+        self, path: str, body: bytes, headers: Mapping[str, str], method: str = "POST"
+    ) -> requests.Response:
+        """Send a raw request to ingest, as a vendor would."""
+        return requests.request(
+            method, f"{self.stack.ingest_url}{path}", data=body, headers=dict(headers), timeout=15
+        )
+
+    def post_generic(self, call: Mapping[str, Any] | list[Mapping[str, Any]]) -> requests.Response:
+        """Send a correctly signed generic webhook."""
+        body = json.dumps(call).encode()
+        return self.post("/generic", body, signed_headers(DEV_SECRET, body))
+
+    def hits(self) -> list[Hit]:
+        """Every request the collector recorded."""
+        response = requests.get(f"{self.stack.collector_url}/hits", timeout=5)
+        response.raise_for_status()
+        hits: list[Hit] = response.json()
+        return hits
+
+    def wait_for_hits(
+        self, matches: Callable[[Hit], bool], count: int, timeout_s: float = 30
+    ) -> list[Hit]:
+        """Poll until `count` matching hits arrived (then wait a little for extras)."""
+        deadline = time.monotonic() + timeout_s
+        found: list[Hit] = []
+        while time.monotonic() < deadline:
+            found = [hit for hit in self.hits() if matches(hit)]
+            if len(found) >= count:
+                # A duplicate would arrive soon after: give it the chance to show up.
+                time.sleep(1.5)
+                return [hit for hit in self.hits() if matches(hit)]
+            time.sleep(0.2)
+        return found
+
+    def hits_for_event(self, event_id: str, count: int, timeout_s: float = 30) -> list[Hit]:
+        """Hits that carry this event's cache buster (every UA-format hit does)."""
+        z = cache_buster(event_id)
+        return self.wait_for_hits(lambda hit: hit.get("params", {}).get("z") == z, count, timeout_s)
+
+    def set_fault(self, **fault: Any) -> None:
+        """Make the collector answer with a fault (see tools/collector.py)."""
+        requests.post(
+            f"{self.stack.collector_url}/faults", json=fault, timeout=5
+        ).raise_for_status()
+
+    def dead_letters(self, event_id: str, timeout_s: float = 30) -> list[dict[str, Any]]:
+        """Pull dead letters for an event from the hold subscription (acking what it reads)."""
+        subscriber = pubsub_v1.SubscriberClient()
+        path = subscriber.subscription_path(
+            self.stack.project, dead_letter_subscription("call-events-dead-letter")
+        )
+        found: list[dict[str, Any]] = []
+        deadline = time.monotonic() + timeout_s
+        try:
+            while time.monotonic() < deadline and not found:
+                response = subscriber.pull(
+                    request={"subscription": path, "max_messages": 50}, timeout=10
+                )
+                if response.received_messages:
+                    subscriber.acknowledge(
+                        request={
+                            "subscription": path,
+                            "ack_ids": [m.ack_id for m in response.received_messages],
+                        }
+                    )
+                for received in response.received_messages:
+                    attributes = dict(received.message.attributes)
+                    if attributes.get("event_id") == event_id:
+                        found.append({"data": received.message.data, "attributes": attributes})
+                if not found:
+                    time.sleep(0.3)
+        finally:
+            subscriber.close()
+        return found
+
+
+def generic_event_id(call_id: str, status: str = "answered") -> str:
+    """The event id ingest derives for a generic call without one."""
+    return derive_event_id("generic", call_id, status)
+
+
+@pytest.fixture(scope="session")
+def pipeline() -> Iterator[Pipeline]:
+    """One stack for the e2e session; each test clears the collector first."""
+    stack = Stack(ports=Ports.free(), env=E2E_SECRETS, destinations=("owox", "ua"))
+    with stack:
+        os.environ["PUBSUB_EMULATOR_HOST"] = stack.emulator_host
+        yield Pipeline(stack)
+
+
+@pytest.fixture(autouse=True)
+def clean_collector(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Forget earlier hits and faults; point this process's Pub/Sub clients at the emulator."""
+    monkeypatch.setenv("PUBSUB_EMULATOR_HOST", pipeline.stack.emulator_host)
+    for path in ("/hits", "/faults"):
+        requests.delete(f"{pipeline.stack.collector_url}{path}", timeout=5).raise_for_status()
