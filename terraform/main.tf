@@ -33,7 +33,7 @@ locals {
   secrets          = merge(local.webhook_secrets, local.dispatch_secrets)
 
   # Settings both functions read; empty values are left out so the code's defaults apply.
-  app_env = { for k, v in {
+  app_env = { for k, v in merge(var.extra_environment_variables, {
     GOOGLE_CLOUD_PROJECT = var.project_id
     PUBSUB_TOPIC         = local.topic_name
     DEAD_LETTER_TOPIC    = local.dead_letter_topic_name
@@ -45,7 +45,7 @@ locals {
     GA4_COLLECT_URL      = var.ga4_collect_url
     GA4_MEASUREMENT_ID   = var.ga4_measurement_id
     OWOX_GA4_URL         = var.owox_ga4_url
-  } : k => v if v != "" }
+  }) : k => v if v != "" }
 
   source_archive = var.source_archive != "" ? var.source_archive : "${path.module}/../.build/source.zip"
 }

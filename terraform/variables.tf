@@ -43,17 +43,12 @@ variable "destinations" {
 
 variable "owox_endpoint" {
   type        = string
-  description = "OWOX BI access point base URL, e.g. https://acme.bi.owox.com (OWOX_ENDPOINT). Required when destinations contains owox."
+  description = "OWOX BI access point base URL given to your service by OWOX, e.g. https://acme.bi.owox.com (OWOX_ENDPOINT). Empty: the code's default access point."
   default     = ""
 
   validation {
     condition     = var.owox_endpoint == "" || can(regex("^https://[a-z0-9.-]+(:[0-9]+)?$", var.owox_endpoint))
     error_message = "owox_endpoint must be an https:// base URL without a path or trailing slash, e.g. https://acme.bi.owox.com."
-  }
-
-  validation {
-    condition     = !contains(var.destinations, "owox") || var.owox_endpoint != ""
-    error_message = "owox_endpoint is required when destinations contains owox."
   }
 }
 
@@ -74,7 +69,7 @@ variable "ga4_measurement_id" {
   default     = ""
 
   validation {
-    condition     = var.ga4_measurement_id == "" || can(regex("^G-[A-Z0-9]{4,16}$", var.ga4_measurement_id))
+    condition     = var.ga4_measurement_id == "" || can(regex("^G-[A-Z0-9]{4,20}$", var.ga4_measurement_id))
     error_message = "ga4_measurement_id must look like G-ABC123XYZ, or be empty."
   }
 }
@@ -278,6 +273,17 @@ variable "oldest_unacked_alert_seconds" {
   validation {
     condition     = var.oldest_unacked_alert_seconds >= 60 && var.oldest_unacked_alert_seconds <= 604800
     error_message = "oldest_unacked_alert_seconds must be from 60 to 604800."
+  }
+}
+
+variable "extra_environment_variables" {
+  type        = map(string)
+  description = "Further non-secret settings for both functions, e.g. EVENT_CATEGORY, EVENT_ACTIONS, CUSTOM_PARAMETERS, MISSING_CLIENT_ID (see the README's settings table)."
+  default     = {}
+
+  validation {
+    condition     = alltrue([for k in keys(var.extra_environment_variables) : can(regex("^[A-Z][A-Z0-9_]*$", k)) && !startswith(k, "WEBHOOK_SECRET_") && k != "GA4_API_SECRET" && k != "THREADS"])
+    error_message = "extra_environment_variables keys must be UPPER_SNAKE_CASE and must not be secrets (WEBHOOK_SECRET_*, GA4_API_SECRET: use Secret Manager) or THREADS (set from the concurrency variables)."
   }
 }
 
