@@ -8,7 +8,6 @@ from collections.abc import Mapping
 
 from google.api_core import exceptions as api_exceptions
 from google.cloud import pubsub_v1
-from google.protobuf import duration_pb2
 
 MAX_DELIVERY_ATTEMPTS = 5  # as in terraform/: then Pub/Sub moves the message to the dead letters
 ACK_DEADLINE_S = 30
@@ -59,8 +58,8 @@ def create_topology(
                         "ack_deadline_seconds": ACK_DEADLINE_S,
                         "push_config": {"push_endpoint": endpoint},
                         "retry_policy": {
-                            "minimum_backoff": duration_pb2.Duration(seconds=1),
-                            "maximum_backoff": duration_pb2.Duration(seconds=10),
+                            "minimum_backoff": {"seconds": 1},
+                            "maximum_backoff": {"seconds": 10},
                         },
                         "dead_letter_policy": {
                             "dead_letter_topic": dead_letter_path,

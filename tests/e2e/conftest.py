@@ -21,6 +21,8 @@ from tools.stack import DEV_SECRET, Ports, Stack
 from tools.topology import dead_letter_subscription
 
 Hit = dict[str, Any]
+# A pull subscription on the call topic: what ingest published, seen from outside.
+SPY_SUBSCRIPTION = "call-events-e2e-spy"
 
 
 @dataclass
@@ -77,16 +79,21 @@ class Pipeline:
 
     def dead_letters(self, event_id: str, timeout_s: float = 30) -> list[dict[str, Any]]:
         """Pull dead letters for an event from the hold subscription (acking what it reads)."""
+        return self._pull(dead_letter_subscription("call-events-dead-letter"), event_id, timeout_s)
+
+    def published(self, event_id: str, wait_s: float = 2) -> list[dict[str, Any]]:
+        """Messages ingest published for an event, read from a spy subscription on the topic."""
+        return self._pull(SPY_SUBSCRIPTION, event_id, wait_s)
+
+    def _pull(self, subscription: str, event_id: str, timeout_s: float) -> list[dict[str, Any]]:
         subscriber = pubsub_v1.SubscriberClient()
-        path = subscriber.subscription_path(
-            self.stack.project, dead_letter_subscription("call-events-dead-letter")
-        )
+        path = subscriber.subscription_path(self.stack.project, subscription)
         found: list[dict[str, Any]] = []
         deadline = time.monotonic() + timeout_s
         try:
             while time.monotonic() < deadline and not found:
                 response = subscriber.pull(
-                    request={"subscription": path, "max_messages": 50}, timeout=10
+                    request={"subscription": path, "max_messages": 100}, timeout=5
                 )
                 if response.received_messages:
                     subscriber.acknowledge(
@@ -117,6 +124,14 @@ def pipeline() -> Iterator[Pipeline]:
     stack = Stack(ports=Ports.free(), env=E2E_SECRETS, destinations=("owox", "ua"))
     with stack:
         os.environ["PUBSUB_EMULATOR_HOST"] = stack.emulator_host
+        subscriber = pubsub_v1.SubscriberClient()
+        try:
+            subscriber.create_subscription(
+                name=subscriber.subscription_path(stack.project, SPY_SUBSCRIPTION),
+                topic=f"projects/{stack.project}/topics/call-events",
+            )
+        finally:
+            subscriber.close()
         yield Pipeline(stack)
 
 
