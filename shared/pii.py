@@ -1,0 +1,187 @@
+"""The PII guard: finds phone numbers and e-mail addresses in hit parameters (names only)."""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Final
+from urllib.parse import unquote, unquote_plus
+
+import phonenumbers
+
+# Parameter names that are personal data whatever their value: OWOX BI's `tel`/`email`, and
+# the GA4 user-provided-data fields (hashed or not), which this system never sends to Google.
+PII_NAMES: Final = frozenset(
+    {
+        "tel",
+        "email",
+        "phone",
+        "phone_number",
+        "email_address",
+        "sha256_phone_number",
+        "sha256_email_address",
+    }
+)
+
+# Known phones are matched as digit runs; shorter national numbers (a few small countries) would
+# match too much by chance, so they are searched only in their international form.
+_MIN_NEEDLE: Final = 7
+_MAX_DECODE_ROUNDS: Final = 5
+
+_SEP = r"[ \t\u00a0.\-()]"
+# `+`, a non-zero digit, then 7-14 more digits, up to two separators between digits. Not after a
+# letter or digit: `+` inside base64 ids and "a+b" text must not start a number.
+_E164_RE: Final = re.compile(rf"(?<![0-9A-Za-z])\+[1-9](?:{_SEP}{{0,2}}[0-9]){{7,14}}(?![0-9])")
+# Digit groups (or a bracketed group) joined by 1-3 of space, dot, dash. It must not touch a
+# letter/digit, nor be followed by a dot/dash and a letter/digit: that keeps the middle groups
+# of UUIDs ("…-1234-4234-8234-…") and dotted ids out, while "Call 201 555 0111 now" matches.
+_GROUP = r"(?:\([0-9]{1,5}\)|[0-9]{1,8})"
+_FORMATTED_RE: Final = re.compile(
+    rf"(?<![0-9A-Za-z_]){_GROUP}(?:[ .\-]{{1,3}}{_GROUP})+(?![0-9A-Za-z_])(?![.\-][0-9A-Za-z_])"
+)
+_DIGITS_RE: Final = re.compile(r"[0-9]+")
+_DATE_RE: Final = re.compile(
+    r"(?:^|[^0-9])(?:[0-9]{4}([-./])[0-9]{1,2}\1[0-9]{1,2}|[0-9]{1,2}([-./])[0-9]{1,2}\2[0-9]{4})"
+    r"(?:[^0-9]|$)"
+)
+_IPV4_RE: Final = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}")
+_EMAIL_RE: Final = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.\-]+@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,63}"
+)
+_NON_DIGITS_RE: Final = re.compile(r"[^0-9]+")
+
+
+def find_pii(
+    values: Mapping[str, object] | Iterable[tuple[str, str]], known_phones: Iterable[str] = ()
+) -> list[str]:
+    """Names (dotted paths such as `events[0].params.call_label`) of parameters carrying PII.
+
+    Caught, in names and values, raw and URL-decoded (repeatedly, so double encoding does not
+    hide anything): the known phones in any formatting (their international, national and
+    national-with-trunk-prefix digit runs, found inside longer digit runs too, whatever
+    separators sit between the digits); any `+` number of 8-15 digits not glued to a preceding
+    letter or digit; formatted national numbers of 10-15 digits in groups joined by spaces,
+    dots or dashes, at least three groups or a bracketed area code ("(201) 555-0111",
+    "201.555.0111", "020 7946 0018"); e-mail addresses; parameters named like PII (`tel`, `email`).
+
+    Not caught unless the phone is known: bare digit runs ("2015550111" or "tel12015550111"),
+    which cannot be told from timestamps and ids; two-group formats ("030 12345678");
+    numbers glued to a letter or followed by "-word"; numbers spelled in words, base64 or
+    hashes. Never flagged: cid "1760224793.1424413995", gclids, UUIDs, IPv4/IPv6 addresses,
+    ISO timestamps and dates, browser version strings, plain integers.
+    """
+    needles = _needles(tuple(known_phones))
+    found: dict[str, None] = {}
+    for path, name, value in _walk(values):
+        if path in found:
+            continue
+        if name.lower() in PII_NAMES or _has_pii(name, needles) or _has_pii(value, needles):
+            found[path] = None
+    return list(found)
+
+
+def _walk(
+    values: Mapping[str, object] | Iterable[tuple[str, str]],
+) -> Iterator[tuple[str, str, str]]:
+    """Yield (path, name, value as text) for every leaf; containers yield their key with ""."""
+    pairs: Iterable[tuple[str, object]] = values.items() if isinstance(values, Mapping) else values
+    for key, value in pairs:
+        yield from _walk_value(str(key), str(key), value)
+
+
+def _walk_value(path: str, name: str, value: object) -> Iterator[tuple[str, str, str]]:
+    if isinstance(value, Mapping):
+        yield path, name, ""
+        for key, item in value.items():
+            yield from _walk_value(f"{path}.{key}", str(key), item)
+    elif isinstance(value, list | tuple):
+        yield path, name, ""
+        for index, item in enumerate(value):
+            yield from _walk_value(f"{path}[{index}]", "", item)
+    elif value is None or isinstance(value, bool):
+        yield path, name, ""
+    else:
+        yield path, name, str(value)
+
+
+@functools.lru_cache(maxsize=1024)
+def _needles(phones: tuple[str, ...]) -> tuple[str, ...]:
+    """Digit runs that identify the known phones: international, national, trunk-prefixed."""
+    needles: set[str] = set()
+    for phone in phones:
+        digits = _NON_DIGITS_RE.sub("", phone)
+        if len(digits) >= _MIN_NEEDLE:
+            needles.add(digits)
+        try:
+            number = phonenumbers.parse(phone, None)
+        except phonenumbers.NumberParseException:
+            continue
+        formats = (phonenumbers.PhoneNumberFormat.E164, phonenumbers.PhoneNumberFormat.NATIONAL)
+        forms = [phonenumbers.format_number(number, form) for form in formats]
+        forms.append(phonenumbers.national_significant_number(number))
+        needles.update(
+            digits
+            for digits in (_NON_DIGITS_RE.sub("", form) for form in forms)
+            if len(digits) >= _MIN_NEEDLE
+        )
+    return tuple(sorted(needles))
+
+
+def _forms(text: str) -> set[str]:
+    """The text as sent and URL-decoded until it stops changing, with `+` kept and as space."""
+    forms = {text}
+    if "%" not in text and "+" not in text:
+        return forms
+    for decode in (unquote, unquote_plus):
+        current = text
+        for _ in range(_MAX_DECODE_ROUNDS):
+            decoded = decode(current)
+            if decoded == current:
+                break
+            forms.add(decoded)
+            current = decoded
+    return forms
+
+
+def _ascii_digits(text: str) -> str:
+    # Full-width and other scripts' digits still spell a phone number.
+    text = unicodedata.normalize("NFKC", text)
+    return "".join(str(unicodedata.decimal(c, c)) if not c.isascii() else c for c in text)
+
+
+def _has_pii(text: str, needles: tuple[str, ...]) -> bool:
+    if not text:
+        return False
+    for form in _forms(text):
+        if not form.isascii():
+            form = _ascii_digits(form)
+        if needles:
+            digits = _NON_DIGITS_RE.sub("", form)
+            if any(needle in digits for needle in needles):
+                return True
+        if ("+" in form and _E164_RE.search(form)) or ("@" in form and _EMAIL_RE.search(form)):
+            return True
+        if any(_looks_formatted_phone(m.group()) for m in _FORMATTED_RE.finditer(form)):
+            return True
+    return False
+
+
+def _looks_formatted_phone(candidate: str) -> bool:
+    groups = _DIGITS_RE.findall(candidate)
+    if not 10 <= sum(len(group) for group in groups) <= 15:
+        return False
+    bracketed = "(" in candidate
+    if len(groups) < 3 and not bracketed:
+        return False
+    # Only a leading trunk/country digit ("1 800 …") may stand alone; "129.0.6668.100" is a
+    # version, and a group of 6+ digits after a dot is a decimal or an id, not a phone.
+    if any(len(group) < 2 for group in groups[1:]):
+        return False
+    if not bracketed and any(len(group) > 5 for group in groups[:-1]):
+        return False
+    if _IPV4_RE.fullmatch(candidate):
+        return False
+    return not _DATE_RE.search(candidate)
