@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
+from urllib.parse import urlencode
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -20,11 +22,17 @@ from shared.errors import (
     TooOld,
 )
 from shared.events import CallEvent
+from shared.hits.ga4 import build_ga4_body
 from shared.hits.identity import client_id_for
 from shared.hits.ua import Hit, build_ua_hit, encode_hit, owox_hit
 from shared.pii import find_pii
 from shared.settings import Settings
-from shared.validation import ParserMessage, validate_ua_hit, validate_ua_payload
+from shared.validation import (
+    ParserMessage,
+    validate_ga4_body,
+    validate_ua_hit,
+    validate_ua_payload,
+)
 
 Target = Literal["google", "owox"]
 
@@ -72,11 +80,41 @@ def build_ua_request(event: CallEvent, settings: Settings, now: datetime) -> Out
     return OutboundRequest("POST", settings.ua_collect_url, body, headers)
 
 
+def build_ga4_request(event: CallEvent, settings: Settings, now: datetime) -> OutboundRequest:
+    """Google's GA4 Measurement Protocol: the JSON body POSTed with the stream's id and secret.
+
+    Raises HitRejected when no measurement id or API secret is configured for the event.
+    """
+    measurement_id = event.measurement_id or settings.ga4_measurement_id
+    if not measurement_id:
+        raise HitRejected("no GA4 measurement id: set GA4_MEASUREMENT_ID or send measurement_id")
+    api_secret = settings.ga4_secret_for(measurement_id)
+    if not api_secret:
+        raise HitRejected("no API secret for this measurement id: set GA4_API_SECRET(S)")
+    body = _checked_ga4_body(event, settings, "ga4", now)
+    query = urlencode({"measurement_id": measurement_id, "api_secret": api_secret})
+    return OutboundRequest("POST", f"{settings.ga4_collect_url}?{query}", body, _json(settings))
+
+
+def build_owox_ga4_request(event: CallEvent, settings: Settings, now: datetime) -> OutboundRequest:
+    """OWOX BI's GA4 access point: the same JSON body POSTed to the streaming URL.
+
+    Raises HitRejected when OWOX_GA4_URL is not set.
+    """
+    if not settings.owox_ga4_url:
+        raise HitRejected("no OWOX BI GA4 streaming URL: set OWOX_GA4_URL")
+    body = _checked_ga4_body(event, settings, "owox_ga4", now)
+    return OutboundRequest("POST", settings.owox_ga4_url, body, _json(settings))
+
+
 DESTINATIONS: dict[str, Destination] = {
     destination.name: destination
     for destination in (
         Destination("owox", timedelta(days=30), "owox", build_owox_request),
         Destination("ua", timedelta(hours=4), "google", build_ua_request),
+        Destination("ga4", timedelta(hours=72), "google", build_ga4_request),
+        # OWOX BI keeps back-dated GA4-format events; its UA access point's 30 days apply.
+        Destination("owox_ga4", timedelta(days=30), "owox", build_owox_ga4_request),
     )
 }
 
@@ -138,6 +176,20 @@ def _checked_payload(hit: Hit, target: Target, phones: tuple[str, ...]) -> str:
     return payload
 
 
+def _checked_ga4_body(
+    event: CallEvent, settings: Settings, destination: str, now: datetime
+) -> bytes:
+    client_id = client_id_for(event, settings.client_id_policy(destination))
+    body = build_ga4_body(event, settings, client_id)
+    # Neither GA4 nor OWOX BI's GA4 access point documents a phone field: both get none.
+    guard_pii(body, event.phones)
+    encoded = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    problems = validate_ga4_body(encoded, now)
+    if problems:
+        raise HitRejected("; ".join(f"{m.validation_code} {m.field_path}" for m in problems))
+    return encoded
+
+
 def guard_pii(values: Mapping[str, object], phones: tuple[str, ...]) -> None:
     """The last step before Google: raises PiiBlocked if any parameter carries a phone or e-mail."""
     offending = find_pii(values, phones)
@@ -154,6 +206,10 @@ def _describe(messages: list[ParserMessage]) -> str:
 def _headers(settings: Settings) -> dict[str, str]:
     # An explicit User-Agent: hits with a library default were reported as silently dropped.
     return {"User-Agent": settings.user_agent}
+
+
+def _json(settings: Settings) -> dict[str, str]:
+    return {**_headers(settings), "Content-Type": "application/json"}
 
 
 def _age_text(age: timedelta) -> str:

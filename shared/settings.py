@@ -23,6 +23,7 @@ SECRET_PREFIX = "WEBHOOK_SECRET_"  # noqa: S105 (a variable-name prefix, not a s
 LABEL_FIELDS = frozenset(
     {"source", "status", "direction", "call_id", "utm_source", "utm_medium", "utm_campaign"}
 )
+GOOGLE_HOSTS = ("google-analytics.com", "analytics.google.com", "google.com", "googleapis.com")
 _CUSTOM_TARGET = re.compile(r"^(cd|cm)([1-9]\d?|1\d\d|200)$")
 _UA_PROPERTY = re.compile(r"^UA-\d{4,10}-\d{1,4}$", re.IGNORECASE)
 
@@ -42,6 +43,10 @@ class Settings:
     ga4_measurement_id: str | None = None
     # Secrets stay out of repr(), so logging a Settings never leaks one.
     ga4_api_secret: str | None = field(default=None, repr=False)
+    # API secrets of further GA4 streams, for events that carry their own measurement_id.
+    ga4_api_secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
+    ga4_event_name: str = "phone_call"
+    owox_ga4_url: str | None = None
     webhook_secrets: Mapping[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
     event_category: str = "call"
     event_actions: Mapping[CallStatus, str] = field(default_factory=dict)
@@ -70,6 +75,12 @@ class Settings:
         """The accepted secrets of a source; empty means the source is disabled."""
         return self.webhook_secrets.get(source, ())
 
+    def ga4_secret_for(self, measurement_id: str) -> str | None:
+        """The Measurement Protocol API secret of a GA4 stream, if configured."""
+        if measurement_id == self.ga4_measurement_id and self.ga4_api_secret:
+            return self.ga4_api_secret
+        return self.ga4_api_secrets.get(measurement_id)
+
     def action_for(self, status: CallStatus) -> str:
         """The event action (`ea`) for a call status."""
         return self.event_actions.get(status, status.value)
@@ -96,11 +107,14 @@ class Settings:
             dead_letter_topic=read("DEAD_LETTER_TOPIC", _resource_name, defaults.dead_letter_topic),
             default_phone_region=read("DEFAULT_PHONE_REGION", _region, "US"),
             ua_property_id=read("UA_PROPERTY_ID", _ua_property, None),
-            owox_endpoint=read("OWOX_ENDPOINT", _base_url, defaults.owox_endpoint),
+            owox_endpoint=read("OWOX_ENDPOINT", _owox_url, defaults.owox_endpoint),
             ua_collect_url=read("UA_COLLECT_URL", _url, defaults.ua_collect_url),
             ga4_collect_url=read("GA4_COLLECT_URL", _url, defaults.ga4_collect_url),
             ga4_measurement_id=read("GA4_MEASUREMENT_ID", _measurement_id, None),
             ga4_api_secret=read("GA4_API_SECRET", str, None),
+            ga4_api_secrets=read("GA4_API_SECRETS", _ga4_secrets, {}),
+            ga4_event_name=read("GA4_EVENT_NAME", _ga4_event_name, defaults.ga4_event_name),
+            owox_ga4_url=read("OWOX_GA4_URL", _owox_url, None),
             webhook_secrets=_webhook_secrets(env, problems),
             event_category=read("EVENT_CATEGORY", _text(150), defaults.event_category),
             event_actions=read("EVENT_ACTIONS", _event_actions, {}),
@@ -162,6 +176,16 @@ def _measurement_id(raw: str) -> str:
     return raw
 
 
+def _ga4_secrets(raw: str) -> dict[str, str]:
+    return {_measurement_id(stream): secret for stream, secret in _pairs(raw)}
+
+
+def _ga4_event_name(raw: str) -> str:
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,39}", raw):
+        raise ValueError("a GA4 event name: a letter, then letters, digits or _, at most 40")
+    return raw
+
+
 def _url(raw: str) -> str:
     parts = urlsplit(raw)
     if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -181,6 +205,14 @@ def _source_timezones(raw: str) -> dict[str, ZoneInfo]:
 
 def _base_url(raw: str) -> str:
     return _url(raw).rstrip("/")
+
+
+def _owox_url(raw: str) -> str:
+    # OWOX BI's hits carry the caller's phone: pointing them at Google would leak it.
+    host = (urlsplit(raw).hostname or "").lower()
+    if host.endswith(GOOGLE_HOSTS):
+        raise ValueError("points at a Google host, but OWOX BI hits carry phone numbers")
+    return _base_url(raw)
 
 
 def _text(limit: int) -> Callable[[str], str]:

@@ -1,0 +1,59 @@
+"""GA4 Measurement Protocol bodies for a call. Pure: no environment, clock or network."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.events import CallEvent
+from shared.settings import Settings
+
+# Call-event fields and the GA4 event parameters they feed. Traffic-source names follow GA4's
+# `campaign_details` event; page_location/page_referrer have GA4's longer value limits.
+_PARAMS = (
+    ("source", "call_source"),
+    ("status", "call_status"),
+    ("direction", "call_direction"),
+    ("duration_s", "call_duration"),
+    ("talk_s", "call_talk_time"),
+    ("utm_source", "source"),
+    ("utm_medium", "medium"),
+    ("utm_campaign", "campaign"),
+    ("utm_term", "term"),
+    ("utm_content", "content"),
+    ("landing_page", "page_location"),
+    ("referrer", "page_referrer"),
+    ("session_id", "session_id"),
+)
+
+
+def build_ga4_body(event: CallEvent, settings: Settings, client_id: str) -> dict[str, Any]:
+    """The `/mp/collect` JSON body: one call event, dated at the call's start."""
+    params: dict[str, Any] = {}
+    for field_name, param in _PARAMS:
+        value = getattr(event, field_name)
+        if value is not None and value != "":
+            params[param] = value.value if hasattr(value, "value") else value
+    params.update(custom_event_params(event, settings))
+    # GA4 counts an event towards users and engagement only with a positive engagement time;
+    # 1 ms marks the call as engaged without inflating the site's engagement time.
+    params["engagement_time_msec"] = 1
+    body: dict[str, Any] = {
+        "client_id": client_id,
+        "timestamp_micros": int(event.started_at.timestamp() * 1_000_000),
+        "events": [{"name": settings.ga4_event_name, "params": params}],
+    }
+    if event.user_id:
+        body["user_id"] = event.user_id
+    if event.ip:
+        body["ip_override"] = event.ip
+    return body
+
+
+def custom_event_params(event: CallEvent, settings: Settings) -> dict[str, Any]:
+    """The custom fields mapped in CUSTOM_PARAMETERS, as GA4 event parameters by their names."""
+    params: dict[str, Any] = {}
+    for name in settings.custom_parameters:
+        value = event.custom.get(name, getattr(event, name, None))
+        if value is not None and value != "":
+            params[name] = int(value) if isinstance(value, bool) else value
+    return params
