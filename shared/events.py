@@ -181,7 +181,10 @@ def event_to_json(event: CallEvent) -> bytes:
 
 def call_event_json_schema() -> dict[str, Any]:
     """The JSON Schema of one call event, as the generic webhook's public contract."""
-    return CallEvent.model_json_schema(mode="validation")
+    schema = CallEvent.model_json_schema(mode="validation")
+    # A sender may leave event_id out: `_prepare` derives it, so it is not required on the wire.
+    schema["required"] = [name for name in schema["required"] if name != "event_id"]
+    return schema
 
 
 def _bad_payload(error: ValidationError) -> BadPayload:

@@ -1,0 +1,186 @@
+"""The call event model: normalisation, validation, derived ids, JSON and its schema."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from shared.errors import BadPayload
+from shared.events import (
+    CallEvent,
+    CallStatus,
+    call_event_json_schema,
+    derive_event_id,
+    event_from_json,
+    event_to_json,
+    parse_event,
+)
+from tools.export_schema import SCHEMA_PATH
+
+
+def call(**overrides: Any) -> dict[str, Any]:
+    """A minimal valid call as a vendor sends it, with overrides."""
+    return {
+        "source": "generic",
+        "call_id": "CA-1001",
+        "status": "answered",
+        "started_at": "2024-05-01T12:00:00Z",
+        **overrides,
+    }
+
+
+def test_caller_in_national_format_is_normalised_to_e164_with_the_default_region() -> None:
+    event = parse_event(call(caller="020 7946 0123"), "GB")
+    assert event.caller == "+442079460123"
+
+
+def test_tracking_number_in_national_format_is_normalised_to_e164() -> None:
+    event = parse_event(call(tracking_number="(201) 555-0188"), "US")
+    assert event.tracking_number == "+12015550188"
+
+
+def test_the_same_national_number_depends_on_the_default_region() -> None:
+    assert parse_event(call(caller="2015550123"), "US").caller == "+12015550123"
+    assert parse_event(call(caller="2015550123"), "GB").caller == "+442015550123"
+
+
+def test_international_caller_keeps_its_country_whatever_the_default_region() -> None:
+    event = parse_event(call(caller="+44 20 7946 0123"), "US")
+    assert event.caller == "+442079460123"
+
+
+def test_unparseable_caller_is_a_bad_payload_naming_the_field() -> None:
+    with pytest.raises(BadPayload) as raised:
+        parse_event(call(caller="call me 555"), "US")
+    assert raised.value.field == "caller"
+
+
+def test_unparseable_caller_is_not_echoed_in_the_error() -> None:
+    with pytest.raises(BadPayload) as raised:
+        parse_event(call(caller="12345 secret-ish 678"), "US")
+    assert "12345" not in str(raised.value)
+    assert "secret-ish" not in raised.value.detail
+
+
+def test_ga_cookie_value_becomes_the_client_id() -> None:
+    event = parse_event(call(client_id="GA1.2.1760224793.1424413995"), "US")
+    assert event.client_id == "1760224793.1424413995"
+
+
+def test_plain_client_id_is_kept_as_sent() -> None:
+    event = parse_event(call(client_id="1760224793.1424413995"), "US")
+    assert event.client_id == "1760224793.1424413995"
+
+
+def test_event_id_is_derived_from_source_call_id_and_status() -> None:
+    event = parse_event(call(), "US")
+    assert event.event_id == derive_event_id("generic", "CA-1001", "answered")
+    assert event.event_id.startswith("ev_")
+
+
+def test_derived_event_id_is_the_same_for_a_retried_webhook() -> None:
+    first = parse_event(call(duration_s=10), "US")
+    retry = parse_event(call(duration_s=10), "US")
+    assert first.event_id == retry.event_id
+
+
+def test_derived_event_id_differs_per_status_of_the_same_call() -> None:
+    answered = parse_event(call(status="answered"), "US")
+    missed = parse_event(call(status="missed"), "US")
+    assert answered.event_id != missed.event_id
+
+
+def test_given_event_id_is_kept() -> None:
+    event = parse_event(call(event_id="vendor-evt_42"), "US")
+    assert event.event_id == "vendor-evt_42"
+
+
+def test_naive_started_at_is_rejected() -> None:
+    with pytest.raises(BadPayload) as raised:
+        parse_event(call(started_at="2024-05-01T12:00:00"), "US")
+    assert raised.value.field == "started_at"
+
+
+def test_started_at_with_an_offset_is_stored_in_utc() -> None:
+    event = parse_event(call(started_at="2024-05-01T14:30:00+02:00"), "US")
+    assert event.started_at == datetime(2024, 5, 1, 12, 30, tzinfo=UTC)
+    assert event.started_at.utcoffset() is not None
+    assert event.started_at.tzinfo == UTC
+
+
+def test_unknown_field_is_rejected_by_name() -> None:
+    with pytest.raises(BadPayload) as raised:
+        parse_event(call(colour="blue"), "US")
+    assert raised.value.field == "colour"
+
+
+def test_unknown_status_is_rejected_by_name() -> None:
+    with pytest.raises(BadPayload) as raised:
+        parse_event(call(status="hung_up"), "US")
+    assert raised.value.field == "status"
+
+
+def test_empty_strings_are_dropped_as_absent() -> None:
+    event = parse_event(call(caller="", utm_term="", client_id="", referrer=""), "US")
+    assert (event.caller, event.utm_term, event.client_id, event.referrer) == (
+        None,
+        None,
+        None,
+        None,
+    )
+
+
+def test_event_survives_a_json_round_trip() -> None:
+    event = parse_event(
+        call(
+            caller="+12015550123",
+            tracking_number="+12015550188",
+            duration_s=0,
+            client_id="GA1.2.1760224793.1424413995",
+            utm_source="google",
+            custom={"agent": "Dana", "score": 4, "qualified": True, "value": 12.5},
+        ),
+        "US",
+    )
+    assert event_from_json(event_to_json(event)) == event
+
+
+def test_event_json_leaves_out_absent_fields_and_writes_utc_with_z() -> None:
+    event = parse_event(call(started_at="2024-05-01T14:30:00+02:00", duration_s=0), "US")
+    assert json.loads(event_to_json(event)) == {
+        "schema_version": 1,
+        "event_id": derive_event_id("generic", "CA-1001", "answered"),
+        "source": "generic",
+        "call_id": "CA-1001",
+        "status": "answered",
+        "direction": "inbound",
+        "started_at": "2024-05-01T12:30:00.000Z",
+        "duration_s": 0,
+        "custom": {},
+    }
+
+
+def test_event_from_json_refuses_what_is_not_a_call_event() -> None:
+    with pytest.raises(BadPayload):
+        event_from_json(b'{"hello": "world"}')
+
+
+def test_event_is_immutable() -> None:
+    event = parse_event(call(), "US")
+    with pytest.raises(ValueError, match="frozen"):
+        event.status = CallStatus.MISSED  # type: ignore[misc]
+
+
+def test_committed_json_schema_is_current() -> None:
+    committed = json.loads(SCHEMA_PATH.read_text())
+    assert committed == call_event_json_schema()
+
+
+def test_json_schema_forbids_unknown_fields_and_does_not_require_event_id() -> None:
+    schema = call_event_json_schema()
+    assert schema["additionalProperties"] is False
+    assert set(schema["required"]) == {"source", "call_id", "status", "started_at"}
+    assert set(schema["properties"]) == set(CallEvent.model_fields)

@@ -1,0 +1,69 @@
+"""E.164 normalisation of phone numbers as vendors send them."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.phones import to_e164
+
+
+def test_e164_number_is_returned_unchanged() -> None:
+    assert to_e164("+12015550123", "US") == "+12015550123"
+
+
+def test_punctuation_and_spaces_are_removed() -> None:
+    assert to_e164("+1 (201) 555-0123", "US") == "+12015550123"
+
+
+def test_national_number_uses_the_default_region() -> None:
+    assert to_e164("020 7946 0123", "GB") == "+442079460123"
+
+
+def test_national_number_with_a_trunk_prefix_in_another_region() -> None:
+    assert to_e164("044 123 4567", "UA") == "+380441234567"
+
+
+def test_international_number_ignores_the_default_region() -> None:
+    assert to_e164("+1 201 555 0123", "GB") == "+12015550123"
+
+
+def test_international_dialling_prefix_is_understood() -> None:
+    assert to_e164("0044 20 7946 0123", "GB") == "+442079460123"
+
+
+def test_digits_only_number_with_country_code_gets_its_plus_back() -> None:
+    assert to_e164("442079460123", "US") == "+442079460123"
+
+
+def test_digits_only_number_with_the_home_country_code_is_understood() -> None:
+    assert to_e164("12015550123", "US") == "+12015550123"
+
+
+def test_tel_uri_is_accepted() -> None:
+    assert to_e164("tel:+12015550123", "US") == "+12015550123"
+
+
+def test_surrounding_whitespace_is_ignored() -> None:
+    assert to_e164("  +12015550123\n", "US") == "+12015550123"
+
+
+def test_extension_is_not_part_of_the_e164_number() -> None:
+    assert to_e164("+12015550123 ext. 5", "US") == "+12015550123"
+
+
+@pytest.mark.parametrize("raw", ["", "   "])
+def test_empty_number_is_rejected(raw: str) -> None:
+    with pytest.raises(ValueError, match="empty"):
+        to_e164(raw, "US")
+
+
+@pytest.mark.parametrize("raw", ["abc", "123", "+1234", "anonymous", "+1234567890123456"])
+def test_text_that_is_not_a_possible_number_is_rejected(raw: str) -> None:
+    with pytest.raises(ValueError, match="phone number"):
+        to_e164(raw, "US")
+
+
+def test_rejection_message_does_not_echo_the_input() -> None:
+    with pytest.raises(ValueError, match="not a phone number") as raised:
+        to_e164("99 private 77", "US")
+    assert "99" not in str(raised.value)
