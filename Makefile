@@ -48,5 +48,9 @@ pytest: $(STAMP) check-tools
 tf-check: $(STAMP)
 	tools/terraform_check.sh
 
+## bench: per-hit CPU cost in-process, then the local pipeline under load
+bench: $(STAMP) check-tools
+	$(BIN)/python -m tools.bench
+
 clean:
 	rm -rf $(VENV) .cache .build .mypy_cache .ruff_cache .pytest_cache .hypothesis
