@@ -497,25 +497,32 @@ def ua_pairs_messages(pairs: Sequence[tuple[str, str]], target: Target) -> list[
     return duplicates + validate_ua_hit(params, target)
 
 
-def validate_ua_payload(
-    payload: bytes, target: Target, *, method: Literal["GET", "POST"] = "POST"
+def ua_size_messages(
+    size: int, target: Target, *, method: Literal["GET", "POST"] = "POST"
 ) -> list[ParserMessage]:
-    """Validate one raw hit (a POST body or a GET query string), including its size.
+    """PAYLOAD_TOO_LARGE when a hit of `size` bytes is over the target's limit.
 
     For a Google GET the 8000-byte URL limit is applied to the query string alone.
     """
     limit = UA_GET_LIMIT_GOOGLE if (method == "GET" and target == "google") else None
     limit = limit or ua_payload_limit(target)
-    out: list[ParserMessage] = []
-    if len(payload) > limit:
-        out.append(
-            _error(
-                PAYLOAD_TOO_LARGE,
-                f"The hit is {len(payload)} bytes; {target} accepts at most {limit} and "
-                "silently drops larger hits.",
-            )
+    if size <= limit:
+        return []
+    return [
+        _error(
+            PAYLOAD_TOO_LARGE,
+            f"The hit is {size} bytes; {target} accepts at most {limit} and silently drops "
+            "larger hits.",
         )
-    return out + ua_pairs_messages(parse_ua_payload(payload), target)
+    ]
+
+
+def validate_ua_payload(
+    payload: bytes, target: Target, *, method: Literal["GET", "POST"] = "POST"
+) -> list[ParserMessage]:
+    """Validate one raw hit (a POST body or a GET query string), its size included."""
+    size = ua_size_messages(len(payload), target, method=method)
+    return size + ua_pairs_messages(parse_ua_payload(payload), target)
 
 
 def validate_ua_batch(lines: list[bytes]) -> UaBatchResult:
