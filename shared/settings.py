@@ -177,7 +177,12 @@ def _measurement_id(raw: str) -> str:
 
 
 def _ga4_secrets(raw: str) -> dict[str, str]:
-    return {_measurement_id(stream): secret for stream, secret in _pairs(raw)}
+    try:
+        pairs = _pairs(raw)
+    except ValueError:
+        # _pairs quotes the bad item, which here would put an API secret in the cold-start log.
+        raise ValueError("expected G-XXXX=secret pairs separated by commas") from None
+    return {_measurement_id(stream): secret for stream, secret in pairs}
 
 
 def _ga4_event_name(raw: str) -> str:

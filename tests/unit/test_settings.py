@@ -98,6 +98,27 @@ def test_config_error_never_contains_a_secret_value() -> None:
     assert SECRET_A not in str(raised.value)
 
 
+@pytest.mark.parametrize(
+    "raw", [f"G-ABC123XYZ {GA4_SECRET}", f"G-ABC123XYZ=x,{GA4_SECRET}", f"={GA4_SECRET}"]
+)
+def test_malformed_ga4_api_secrets_are_reported_without_the_secret(raw: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env({"GA4_API_SECRETS": raw})
+    assert raised.value.problems[0].startswith("GA4_API_SECRETS: ")
+    assert GA4_SECRET not in str(raised.value)
+
+
+def test_ga4_api_secrets_give_a_secret_per_stream() -> None:
+    settings = Settings.from_env({"GA4_API_SECRETS": f"G-ABC123XYZ={GA4_SECRET},G-OTHER99=two"})
+    assert settings.ga4_secret_for("G-ABC123XYZ") == GA4_SECRET
+    assert settings.ga4_secret_for("G-OTHER99") == "two"
+
+
+def test_owox_endpoint_on_a_google_host_is_refused() -> None:
+    with pytest.raises(ConfigError, match="OWOX_ENDPOINT: points at a Google host"):
+        Settings.from_env({"OWOX_ENDPOINT": "https://www.google-analytics.com/collect"})
+
+
 def test_comma_separated_secrets_all_verify_during_rotation() -> None:
     settings = Settings.from_env({"WEBHOOK_SECRET_GENERIC": f" {SECRET_A} , {SECRET_B} ,"})
     assert settings.secrets_for("generic") == (SECRET_A, SECRET_B)
@@ -115,12 +136,17 @@ def test_source_without_a_secret_is_disabled() -> None:
 
 def test_repr_of_settings_never_contains_a_secret() -> None:
     settings = Settings.from_env(
-        {"WEBHOOK_SECRET_GENERIC": f"{SECRET_A},{SECRET_B}", "GA4_API_SECRET": GA4_SECRET}
+        {
+            "WEBHOOK_SECRET_GENERIC": f"{SECRET_A},{SECRET_B}",
+            "GA4_API_SECRET": GA4_SECRET,
+            "GA4_API_SECRETS": "G-OTHER99=second-stream-secret",
+        }
     )
     text = repr(settings) + str(settings)
     assert SECRET_A not in text
     assert SECRET_B not in text
     assert GA4_SECRET not in text
+    assert "second-stream-secret" not in text
 
 
 def test_unmapped_status_is_its_own_event_action() -> None:
