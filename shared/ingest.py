@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from urllib.parse import urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from werkzeug.wrappers import Request
 
 from shared.errors import (
+    BadPayload,
     MethodNotAllowed,
     PayloadTooLarge,
     PermanentError,
@@ -19,6 +21,7 @@ from shared.errors import (
 )
 from shared.events import CallEvent
 from shared.logs import log_outcome
+from shared.openapi import openapi_document
 from shared.replies import Reply, error_reply
 from shared.settings import Settings
 from shared.sources import SOURCES
@@ -26,17 +29,21 @@ from shared.sources.base import Source, WebhookRequest
 
 Publish = Callable[[Sequence[CallEvent], Settings], list[str]]
 RETRY_AFTER_S = "30"
+# Characters a vendor's HTTP client leaves unescaped in a path; the rest were %-escaped.
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"
 
 
 def handle_webhook(request: Request, settings: Settings, publish: Publish, now: datetime) -> Reply:
     """Answer one HTTP request to ingest (DESIGN §7); publishes only what verified and parsed."""
     started = time.perf_counter()
-    if request.path.rstrip("/") == "/healthz":
+    if request.method == "GET" and request.path.rstrip("/") == "/healthz":
         return Reply(200, {"status": "ok"})
-    name, _, subpath = request.path.lstrip("/").partition("/")
+    if request.method == "GET" and request.path == "/openapi.json":
+        return Reply(200, openapi_document())
+    name, _, _ = request.path.lstrip("/").partition("/")
     try:
         source = _enabled_source(name, settings)
-        webhook = _read(request, source, name, "/" + subpath if subpath else "", settings, now)
+        webhook = _read(request, source, name, settings, now)
         source.verify(webhook, settings.secrets_for(name))
         parsed = source.parse(webhook, settings)
         if not parsed.events:
@@ -44,7 +51,9 @@ def handle_webhook(request: Request, settings: Settings, publish: Publish, now: 
                 "INFO", "webhook acknowledged", outcome="ignored", source=name, detail=parsed.note
             )
             return Reply(
-                202, {"event_ids": [], "message_ids": [], "note": parsed.note}, parsed.headers
+                parsed.status,
+                {"event_ids": [], "message_ids": [], "note": parsed.note},
+                parsed.headers,
             )
         message_ids = publish(parsed.events, settings)
     except PermanentError as error:
@@ -52,13 +61,14 @@ def handle_webhook(request: Request, settings: Settings, publish: Publish, now: 
             "WARNING",
             "webhook rejected",
             outcome="rejected",
-            source=name or None,
+            source=name[:32] or None,
             reason=error.reason,
             detail=error.detail,
         )
         reply = error_reply(error)
         if isinstance(error, MethodNotAllowed):
-            return Reply(reply.status, reply.body, {"Allow": "POST"})
+            allowed = ", ".join(sorted(SOURCES[name].METHODS))
+            return Reply(reply.status, reply.body, {"Allow": allowed})
         return reply
     except RetryableError as error:
         log_outcome(
@@ -82,22 +92,26 @@ def handle_webhook(request: Request, settings: Settings, publish: Publish, now: 
             latency_ms=elapsed_ms,
         )
     event_ids = [event.event_id for event in parsed.events]
-    return Reply(202, {"event_ids": event_ids, "message_ids": message_ids}, parsed.headers)
+    return Reply(
+        parsed.status, {"event_ids": event_ids, "message_ids": message_ids}, parsed.headers
+    )
 
 
 def _enabled_source(name: str, settings: Settings) -> Source:
     source = SOURCES.get(name)
     # A source without a secret is disabled, never open: it looks exactly like an unknown one.
     if source is None or not settings.secrets_for(name):
-        raise UnknownSource(f"no enabled webhook source named {name!r}"[:200])
+        # The name is echoed only when it is one of ours: a path can carry anything.
+        raise UnknownSource(f"no enabled webhook source named {name!r}" if source else "")
     return source
 
 
 def _read(
-    request: Request, source: Source, name: str, subpath: str, settings: Settings, now: datetime
+    request: Request, source: Source, name: str, settings: Settings, now: datetime
 ) -> WebhookRequest:
-    if request.method != "POST":
-        raise MethodNotAllowed(f"{request.method} is not accepted; send POST")
+    if request.method not in source.METHODS:
+        accepted = " or ".join(sorted(source.METHODS))
+        raise MethodNotAllowed(f"{request.method[:16]} is not accepted; send {accepted}")
     limit = settings.max_body_bytes
     if request.content_length is not None and request.content_length > limit:
         raise PayloadTooLarge(f"body over {limit} bytes")
@@ -105,27 +119,56 @@ def _read(
     body = request.stream.read(limit + 1)
     if len(body) > limit:
         raise PayloadTooLarge(f"body over {limit} bytes")
+    counts = Counter(key.lower() for key, _ in request.headers.items())
+    headers: dict[str, str] = {}
+    for key, value in request.headers.items():
+        headers.setdefault(key.lower(), value)
+    subpath = _raw_subpath(request, name)
     webhook = WebhookRequest(
         method=request.method,
-        subpath=subpath,
+        subpath=unquote(subpath, errors="replace"),
         query=request.query_string.decode("latin-1"),
-        headers={key.lower(): value for key, value in request.headers.items()},
+        headers=headers,
         body=body,
         public_url=public_url(request, name, subpath, settings),
         received_at=now,
+        repeated_headers=frozenset(key for key, count in counts.items() if count > 1),
     )
-    if webhook.content_type not in source.CONTENT_TYPES:
+    if request.method == "GET" and body:
+        raise BadPayload("a GET webhook carries its fields in the query string, not a body")
+    # An empty body has no media type to check (GET callbacks, RingCentral's handshake).
+    if body and (
+        "content-type" in webhook.repeated_headers
+        or webhook.content_type not in source.CONTENT_TYPES
+    ):
         accepted = ", ".join(sorted(source.CONTENT_TYPES))
         raise UnsupportedMediaType(f"content type must be one of: {accepted}")
     return webhook
 
 
+def _raw_subpath(request: Request, name: str) -> str:
+    """The path after /{source} exactly as the vendor sent it (still %-escaped)."""
+    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
+    path = urlsplit(raw).path if isinstance(raw, str) and raw else ""
+    if not path.startswith("/"):
+        path = quote(request.path, safe=_PATH_SAFE)
+    _, _, rest = path.lstrip("/").partition("/")
+    return "/" + rest if rest else ""
+
+
 def public_url(request: Request, name: str, subpath: str, settings: Settings) -> str:
-    """The URL the vendor called, as it signed it: PUBLIC_BASE_URL, else forwarded host/scheme."""
+    """The URL the vendor called, as it signed it: PUBLIC_BASE_URL, else forwarded host/scheme.
+
+    `subpath` is the raw (still %-escaped) path after /{source}.
+    """
     query = request.query_string.decode("latin-1")
-    suffix = f"/{name}{subpath}" + (f"?{query}" if query else "")
+    suffix = f"/{quote(name, safe='')}{subpath}" + (f"?{query}" if query else "")
     if settings.public_base_url:
         return settings.public_base_url + suffix
     scheme = request.headers.get("X-Forwarded-Proto", request.scheme).split(",")[0].strip()
     host = request.headers.get("X-Forwarded-Host", request.host).split(",")[0].strip()
-    return f"{scheme}://{host}{suffix}" if urlsplit(f"//{host}").hostname else suffix
+    try:
+        valid_host = urlsplit(f"//{host}").hostname is not None
+    except ValueError:  # a forwarded host header can carry any text
+        valid_host = False
+    return f"{scheme}://{host}{suffix}" if valid_host else suffix

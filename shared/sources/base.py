@@ -8,8 +8,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from shared.errors import BadSignature
 from shared.events import CallEvent
 from shared.settings import Settings
+
+POST_ONLY = frozenset({"POST"})
 
 
 @dataclass(frozen=True)
@@ -19,15 +22,26 @@ class WebhookRequest:
     method: str
     subpath: str  # the path after /{source}: "" or e.g. "/status"
     query: str  # the raw query string, undecoded
-    headers: Mapping[str, str]  # lower-case names
+    headers: Mapping[str, str]  # lower-case names; the first value of a repeated header
     body: bytes
     public_url: str  # the URL the vendor called, as it signed it
     received_at: datetime
+    # Lower-case names of headers that arrived more than once: ambiguous for authentication.
+    repeated_headers: frozenset[str] = frozenset()
 
     @property
     def content_type(self) -> str:
         """The media type without parameters, lower case ("" when absent)."""
         return self.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+    def auth_header(self, name: str) -> str:
+        """The single value of an authentication header ("" when absent).
+
+        Raises BadSignature when it was sent twice: which copy was signed is anybody's guess.
+        """
+        if name in self.repeated_headers:
+            raise BadSignature(f"the {name} header was sent more than once")
+        return self.headers.get(name, "")
 
 
 @dataclass(frozen=True)
@@ -38,12 +52,15 @@ class Parsed:
     note: str | None = None
     # Extra response headers a handshake needs (RingCentral echoes its Validation-Token).
     headers: Mapping[str, str] = field(default_factory=dict)
+    # Some vendors count only 200 as delivered (Ringostat, RingCentral's handshake).
+    status: int = 202
 
 
 class Source(Protocol):
-    """A vendor module: a name, the content types it accepts, `verify` and `parse`."""
+    """A vendor module: a name, its HTTP methods and content types, `verify` and `parse`."""
 
     NAME: str
+    METHODS: frozenset[str]
     CONTENT_TYPES: frozenset[str]
 
     def verify(self, request: WebhookRequest, secrets: Sequence[str]) -> None:

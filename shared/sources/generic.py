@@ -6,16 +6,17 @@ import base64
 import binascii
 import hashlib
 import hmac
-import json
 from collections.abc import Sequence
 from datetime import datetime
 
 from shared.errors import BadPayload, BadSignature
 from shared.events import parse_event
 from shared.settings import Settings
-from shared.sources.base import Parsed, WebhookRequest
+from shared.sources import decode
+from shared.sources.base import POST_ONLY, Parsed, WebhookRequest
 
 NAME = "generic"
+METHODS = POST_ONLY
 CONTENT_TYPES = frozenset({"application/json"})
 TOLERANCE_S = 300  # Standard Webhooks: five minutes either way
 MAX_EVENTS = 100
@@ -30,9 +31,9 @@ def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
 
 def verify(request: WebhookRequest, secrets: Sequence[str]) -> None:
     """Check `webhook-id`, `webhook-timestamp` and any `v1` signature on the raw body."""
-    msg_id = request.headers.get("webhook-id", "")
-    raw_timestamp = request.headers.get("webhook-timestamp", "")
-    signatures = request.headers.get("webhook-signature", "")
+    msg_id = request.auth_header("webhook-id")
+    raw_timestamp = request.auth_header("webhook-timestamp")
+    signatures = request.auth_header("webhook-signature")
     if not msg_id or not raw_timestamp or not signatures:
         raise BadSignature("missing webhook-id, webhook-timestamp or webhook-signature header")
     try:
@@ -60,10 +61,7 @@ def check_timestamp(timestamp: int, now: datetime, tolerance_s: int) -> None:
 
 def parse(request: WebhookRequest, settings: Settings) -> Parsed:
     """One call event or a JSON array of up to 100, with the call event's field names."""
-    try:
-        document = json.loads(request.body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise BadPayload("body is not valid JSON") from None
+    document = decode.json_value(request.body)
     items = document if isinstance(document, list) else [document]
     if not items:
         raise BadPayload("empty array: send at least one call event")

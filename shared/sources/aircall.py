@@ -1,0 +1,73 @@
+"""Source `aircall`: Aircall's JSON webhooks, authenticated by the webhook token in the body."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC
+from typing import Any
+
+from shared.errors import BadPayload, BadSignature
+from shared.events import CallStatus, parse_event
+from shared.settings import Settings
+from shared.sources import decode, fields
+from shared.sources.base import POST_ONLY, Parsed, WebhookRequest, constant_time_in
+
+NAME = "aircall"
+METHODS = POST_ONLY
+CONTENT_TYPES = frozenset({"application/json"})
+# call.ended comes ~30 s after call.hungup, with the final duration: the one outcome we send.
+OUTCOME_EVENT = "call.ended"
+
+
+def verify(request: WebhookRequest, secrets: Sequence[str]) -> None:
+    """Check the envelope's `token` against the webhook tokens; raises BadSignature.
+
+    Aircall signs nothing, so the body must be read to find the token; no replay window
+    (Aircall's retries can be hours late).
+    """
+    try:
+        envelope = decode.json_object(request.body)
+    except BadPayload:
+        raise BadSignature("body is not an Aircall webhook envelope") from None
+    token = envelope.get("token")
+    if not isinstance(token, str) or not constant_time_in(token, secrets):
+        raise BadSignature("token does not match")
+
+
+def parse(request: WebhookRequest, settings: Settings) -> Parsed:
+    """`call.ended` is one call event; every other event is acknowledged and noted."""
+    envelope = decode.json_object(request.body)
+    event = envelope.get("event")
+    if event != OUTCOME_EVENT:
+        return Parsed([], note=f"{str(event)[:64]} is not a call outcome; waiting for call.ended")
+    call = envelope.get("data")
+    if not isinstance(call, dict):
+        raise BadPayload("data: expected the call object", field="data")
+    return Parsed([parse_event(_event_fields(call, settings), settings.default_phone_region)])
+
+
+def _event_fields(call: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    started = fields.integer(call.get("started_at"), "data.started_at")
+    answered = fields.integer(call.get("answered_at"), "data.answered_at")
+    ended = fields.integer(call.get("ended_at"), "data.ended_at")
+    number = call.get("number")
+    line = number.get("digits") if isinstance(number, dict) else None
+    outbound = fields.text(call.get("direction"), "data.direction") == "outbound"
+    return {
+        "source": NAME,
+        "call_id": fields.text(call.get("id"), "data.id"),
+        "status": _status(answered, call),
+        "direction": "outbound" if outbound else "inbound",
+        "started_at": fields.instant(started, "data.started_at", UTC),
+        "duration_s": fields.integer(call.get("duration"), "data.duration"),
+        "talk_s": ended - answered if answered and ended and ended >= answered else None,
+        # raw_digits is the external party in both directions, in display format.
+        "caller": fields.caller_phone(call.get("raw_digits"), "data.raw_digits"),
+        "tracking_number": fields.line_phone(line, settings.default_phone_region),
+    }
+
+
+def _status(answered_at: int | None, call: dict[str, Any]) -> CallStatus:
+    if answered_at:
+        return CallStatus.ANSWERED
+    return CallStatus.VOICEMAIL if call.get("voicemail") else CallStatus.MISSED

@@ -1,0 +1,73 @@
+"""Source `calltouch`: Calltouch lead webhooks with the parameters we ask for, token in the URL."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from shared.events import CallStatus, parse_event
+from shared.settings import Settings
+from shared.sources import decode, fields, tokens
+from shared.sources.base import Parsed, WebhookRequest
+
+NAME = "calltouch"
+METHODS = frozenset({"POST", "GET"})
+CONTENT_TYPES = frozenset({"application/x-www-form-urlencoded", "application/json"})
+# Calltouch can fire at call start and at call end; only the end is an outcome. Which phase
+# names it sends is configurable, so anything not clearly a start counts as the end.
+_STARTED_PHASES = frozenset({"callconnected", "call_start", "callstart", "start", "ringing"})
+_CUSTOM = {
+    "source": "source",
+    "medium": "medium",
+    "keyword": "keyword",
+    "ctClientId": "ct_client_id",
+    "sessionId": "ct_session_id",
+    "yaClientId": "ya_client_id",
+}
+
+
+def verify(request: WebhookRequest, secrets: Sequence[str]) -> None:
+    """Check the `token` query parameter (Calltouch signs nothing); raises BadSignature."""
+    tokens.verify_query_token(request, secrets)
+
+
+def parse(request: WebhookRequest, settings: Settings) -> Parsed:
+    """A call-end webhook is one call event; a call-start webhook is acknowledged and noted."""
+    call = decode.request_fields(request, exclude=frozenset({tokens.QUERY_TOKEN}))
+    phase = (fields.text(call.get("callphase"), "callphase") or "").lower()
+    if phase in _STARTED_PHASES:
+        return Parsed([], note="call-start webhook; waiting for the call-end one")
+    return Parsed([parse_event(_event_fields(call, settings), settings.default_phone_region)])
+
+
+def _event_fields(call: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    answered = fields.boolean(call.get("successful"), "successful")
+    outbound = fields.boolean(call.get("callbackCall"), "callbackCall")
+    return {
+        "source": NAME,
+        "call_id": fields.text(call.get("callId"), "callId"),
+        "status": CallStatus.ANSWERED if answered else CallStatus.MISSED,
+        "direction": "outbound" if outbound else "inbound",
+        "started_at": fields.instant(
+            fields.first(call, "timestamp", "callTime", "date"),
+            "timestamp",
+            settings.timezone_for(NAME),
+        ),
+        "duration_s": fields.integer(call.get("duration"), "duration"),
+        "talk_s": fields.integer(call.get("talkTime"), "talkTime"),
+        "caller": fields.caller_phone(call.get("callerphone"), "callerphone"),
+        "tracking_number": fields.line_phone(
+            call.get("phonenumber"), settings.default_phone_region
+        ),
+        "client_id": fields.client_id(fields.first(call, "gcid", "ga_client_id")),
+        "session_id": fields.text(call.get("ga_session_id"), "ga_session_id"),
+        "utm_source": fields.text(call.get("utm_source"), "utm_source"),
+        "utm_medium": fields.text(call.get("utm_medium"), "utm_medium"),
+        "utm_campaign": fields.text(call.get("utm_campaign"), "utm_campaign"),
+        "utm_term": fields.text(call.get("utm_term"), "utm_term"),
+        "utm_content": fields.text(call.get("utm_content"), "utm_content"),
+        "gclid": fields.text(call.get("gclid"), "gclid"),
+        "landing_page": fields.text(call.get("url"), "url"),
+        "referrer": fields.text(call.get("ref"), "ref"),
+        "custom": fields.custom(call, _CUSTOM),
+    }
