@@ -894,12 +894,7 @@ def validate_ga4_body(
     out: list[Ga4Message] = []
     if isinstance(body, bytes | bytearray):
         size = len(body)
-        try:
-            parsed = parse_ga4_body(bytes(body))
-        except (ValueError, UnicodeDecodeError) as exc:
-            return [_m("", VALUE_INVALID, f"Unable to parse the JSON body: {exc}.")]
     else:
-        parsed = body
         size = len(json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode())
     if size >= GA4_BODY_LIMIT:
         out.append(
@@ -909,6 +904,13 @@ def validate_ga4_body(
                 f"The body is {size} bytes; it must be smaller than {GA4_BODY_LIMIT}.",
             )
         )
+    if isinstance(body, bytes | bytearray):
+        try:
+            parsed = parse_ga4_body(bytes(body))
+        except (ValueError, UnicodeDecodeError) as exc:
+            return [*out, _m("", VALUE_INVALID, f"Unable to parse the JSON body: {exc}.")]
+    else:
+        parsed = body
     if not isinstance(parsed, Mapping):
         return [*out, _m("", VALUE_INVALID, "The body must be a JSON object.")]
     out.extend(_duplicates(parsed, "", "Key"))
