@@ -28,9 +28,13 @@ locals {
   public_base_url = var.public_base_url != "" ? var.public_base_url : local.ingest_url
 
   # Secret env var name => Secret Manager secret_id. Only enabled sources/destinations get one.
-  webhook_secrets  = { for s in var.sources : "WEBHOOK_SECRET_${upper(s)}" => "webhook-secret-${s}" }
-  dispatch_secrets = contains(var.destinations, "ga4") ? { GA4_API_SECRET = "ga4-api-secret" } : {}
-  secrets          = merge(local.webhook_secrets, local.dispatch_secrets)
+  webhook_secrets = { for s in var.sources : "WEBHOOK_SECRET_${upper(s)}" => "webhook-secret-${s}" }
+  ga4_enabled     = contains(var.destinations, "ga4")
+  dispatch_secrets = merge(
+    local.ga4_enabled ? { GA4_API_SECRET = "ga4-api-secret" } : {},
+    local.ga4_enabled && var.ga4_api_secrets_per_stream ? { GA4_API_SECRETS = "ga4-api-secrets" } : {},
+  )
+  secrets = merge(local.webhook_secrets, local.dispatch_secrets)
 
   # Settings both functions read; empty values are left out so the code's defaults apply.
   app_env = { for k, v in merge(var.extra_environment_variables, {

@@ -7,6 +7,8 @@ locals {
   dispatch_logs = "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"${local.dispatch_name}\" AND jsonPayload.outcome:*"
 
   notification_channels = concat(google_monitoring_notification_channel.email[*].id, var.notification_channels)
+
+  push_subscription_filter = "resource.labels.subscription_id = one_of(${join(", ", [for s in google_pubsub_subscription.push : "\"${s.name}\""])})"
 }
 
 resource "google_logging_metric" "ingest_outcomes" {
@@ -198,24 +200,26 @@ resource "google_monitoring_alert_policy" "dead_letter_backlog" {
   depends_on = [google_project_service.apis]
 }
 
+# One condition over every push subscription (one incident per subscription): alerting is billed
+# per condition, so one per destination would multiply the idle cost.
 resource "google_monitoring_alert_policy" "oldest_unacked" {
-  for_each = google_pubsub_subscription.push
-
-  display_name          = "call-bridge: ${each.key} deliveries are stuck"
+  display_name          = "call-bridge: deliveries to a destination are stuck"
   combiner              = "OR"
   severity              = "WARNING"
   notification_channels = local.notification_channels
 
   conditions {
-    display_name = "${each.value.name} oldest unacked message older than ${var.oldest_unacked_alert_seconds}s"
+    display_name = "oldest unacked message older than ${var.oldest_unacked_alert_seconds}s"
     condition_threshold {
-      filter          = "resource.type = \"pubsub_subscription\" AND resource.labels.subscription_id = \"${each.value.name}\" AND metric.type = \"pubsub.googleapis.com/subscription/oldest_unacked_message_age\""
+      filter          = "resource.type = \"pubsub_subscription\" AND ${local.push_subscription_filter} AND metric.type = \"pubsub.googleapis.com/subscription/oldest_unacked_message_age\""
       comparison      = "COMPARISON_GT"
       threshold_value = var.oldest_unacked_alert_seconds
       duration        = "300s"
       aggregations {
-        alignment_period   = "60s"
-        per_series_aligner = "ALIGN_MAX"
+        alignment_period     = "60s"
+        per_series_aligner   = "ALIGN_MAX"
+        cross_series_reducer = "REDUCE_MAX"
+        group_by_fields      = ["resource.label.subscription_id"]
       }
       trigger {
         count = 1
@@ -228,13 +232,14 @@ resource "google_monitoring_alert_policy" "oldest_unacked" {
   }
 
   documentation {
-    subject   = "call-bridge: ${each.key} deliveries are stuck"
+    subject   = "call-bridge: $${resource.label.subscription_id} deliveries are stuck"
     mime_type = "text/markdown"
     content   = <<-EOT
-      Messages for destination `${each.key}` wait longer than ${var.oldest_unacked_alert_seconds}s:
-      dispatch keeps answering 503 (destination down or slow) or cannot be reached. Check the
-      dispatch logs for `destination="${each.key}"` and `outcome="retry"`. After
-      ${var.max_delivery_attempts} attempts messages move to `${google_pubsub_subscription.dead_letter.name}`.
+      Messages on subscription `$${resource.label.subscription_id}` wait longer than
+      ${var.oldest_unacked_alert_seconds}s: dispatch keeps answering 503 (the destination is down
+      or slow) or cannot be reached. Check the dispatch logs for `jsonPayload.outcome="retry"` and
+      the destination named after the subscription. After ${var.max_delivery_attempts} attempts
+      messages move to `${google_pubsub_subscription.dead_letter.name}`.
     EOT
   }
 
@@ -255,7 +260,7 @@ locals {
     { title = "Dispatch latency p95 (ms), by destination", filter = "metric.type=\"${local.user_metric}/${google_logging_metric.dispatch_latency.name}\"", aligner = "ALIGN_DELTA", reducer = "REDUCE_PERCENTILE_95", group = ["metric.label.destination"] },
     { title = "Ingest latency p95 (ms), by source", filter = "metric.type=\"${local.user_metric}/${google_logging_metric.ingest_latency.name}\"", aligner = "ALIGN_DELTA", reducer = "REDUCE_PERCENTILE_95", group = ["metric.label.source"] },
     { title = "Dead-letter backlog (messages held)", filter = "metric.type=\"pubsub.googleapis.com/subscription/num_undelivered_messages\" AND resource.type=\"pubsub_subscription\" AND resource.label.subscription_id=\"${google_pubsub_subscription.dead_letter.name}\"", aligner = "ALIGN_MAX", reducer = "REDUCE_MAX", group = [] },
-    { title = "Oldest unacked message age (s), by subscription", filter = "metric.type=\"pubsub.googleapis.com/subscription/oldest_unacked_message_age\" AND resource.type=\"pubsub_subscription\" AND starts_with(resource.label.subscription_id, \"${local.topic_name}\")", aligner = "ALIGN_MAX", reducer = "REDUCE_MAX", group = ["resource.label.subscription_id"] },
+    { title = "Oldest unacked message age (s), by subscription", filter = "metric.type=\"pubsub.googleapis.com/subscription/oldest_unacked_message_age\" AND resource.type=\"pubsub_subscription\" AND ${local.push_subscription_filter}", aligner = "ALIGN_MAX", reducer = "REDUCE_MAX", group = ["resource.label.subscription_id"] },
   ]
 }
 

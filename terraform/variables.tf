@@ -74,6 +74,12 @@ variable "ga4_measurement_id" {
   }
 }
 
+variable "ga4_api_secrets_per_stream" {
+  type        = bool
+  description = "With ga4: also create the secret ga4-api-secrets (GA4_API_SECRETS, G-XXX=secret,G-YYY=secret) for events that name several measurement ids."
+  default     = false
+}
+
 variable "owox_ga4_url" {
   type        = string
   description = "OWOX BI GA4 streaming URL (OWOX_GA4_URL). Required when destinations contains owox_ga4."
@@ -282,8 +288,8 @@ variable "extra_environment_variables" {
   default     = {}
 
   validation {
-    condition     = alltrue([for k in keys(var.extra_environment_variables) : can(regex("^[A-Z][A-Z0-9_]*$", k)) && !startswith(k, "WEBHOOK_SECRET_") && k != "GA4_API_SECRET" && k != "THREADS"])
-    error_message = "extra_environment_variables keys must be UPPER_SNAKE_CASE and must not be secrets (WEBHOOK_SECRET_*, GA4_API_SECRET: use Secret Manager) or THREADS (set from the concurrency variables)."
+    condition     = alltrue([for k in keys(var.extra_environment_variables) : can(regex("^[A-Z][A-Z0-9_]*$", k)) && !startswith(k, "WEBHOOK_SECRET_") && !startswith(k, "GA4_API_SECRET") && k != "THREADS"])
+    error_message = "extra_environment_variables keys must be UPPER_SNAKE_CASE and must not be secrets (WEBHOOK_SECRET_*, GA4_API_SECRET*: use Secret Manager) or THREADS (set from the concurrency variables)."
   }
 }
 
@@ -305,9 +311,10 @@ variable "secret_values" {
       for k in concat(
         [for s in var.sources : "WEBHOOK_SECRET_${upper(s)}"],
         contains(var.destinations, "ga4") ? ["GA4_API_SECRET"] : [],
+        contains(var.destinations, "ga4") && var.ga4_api_secrets_per_stream ? ["GA4_API_SECRETS"] : [],
       ) : contains(keys(var.secret_values), k)
     ])
-    error_message = "With secret_values_version > 0, secret_values needs a value for WEBHOOK_SECRET_<SOURCE> of every enabled source, and GA4_API_SECRET when ga4 is enabled."
+    error_message = "With secret_values_version > 0, secret_values needs a value for WEBHOOK_SECRET_<SOURCE> of every enabled source, GA4_API_SECRET when ga4 is enabled, and GA4_API_SECRETS with ga4_api_secrets_per_stream."
   }
 }
 

@@ -301,7 +301,7 @@ def check_no_secret_literals(config: Config) -> list[str]:
         elif config.variables.get(source.group(1), {}).get("ephemeral") is not True:
             problems.append(f"{where}: var.{source.group(1)} is not ephemeral")
     for name, body in config.variables.items():
-        if _SECRET_NAME.search(name) and _ref(body.get("type")) != "number":
+        if _SECRET_NAME.search(name) and _ref(body.get("type")) not in ("number", "bool"):
             if body.get("sensitive") is not True:
                 problems.append(f"var.{name}: holds secrets but is not sensitive")
             if body.get("default") not in (None, "", {}, []):
