@@ -10,7 +10,7 @@ REQS_HASH := $(shell cat requirements.txt requirements-dev.txt | sha256sum | cut
 STAMP := $(VENV)/.installed-$(REQS_HASH)
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: venv run demo test check-tools lint types pytest tf-check bench clean
+.PHONY: venv run demo test check-tools lint types pytest tf-check package deploy destroy bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,18 @@ pytest: $(STAMP) check-tools
 
 tf-check: $(STAMP)
 	tools/terraform_check.sh
+
+## package: the deploy archive .build/source.zip (byte-for-byte reproducible; prints its sha256)
+package:
+	$(PYTHON) tools/package.py
+
+## deploy: package, then terraform plan, show, ask, apply (needs terraform/terraform.tfvars)
+deploy:
+	tools/deploy.sh deploy
+
+## destroy: plan the teardown, show it, ask, apply
+destroy:
+	tools/deploy.sh destroy
 
 ## bench: per-hit CPU cost in-process, then the local pipeline under load
 bench: $(STAMP) check-tools
