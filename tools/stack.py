@@ -19,6 +19,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import IO
 
 import requests
 
@@ -72,6 +73,7 @@ class Stack:
     # Tests that need only Pub/Sub start ("emulator",); `make run` starts all four.
     services: tuple[str, ...] = ("emulator", "collector", "ingest", "dispatch")
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    _logs: list[IO[bytes]] = field(default_factory=list)
 
     @property
     def emulator_host(self) -> str:
@@ -126,7 +128,7 @@ class Stack:
 
     def start(self) -> None:
         """Start the emulator, create topics and subscriptions, then the three servers."""
-        self.log_dir.mkdir(parents=True, exist_ok=True)
+        (self.log_dir / f"pubsub-data-{self.ports.emulator}").mkdir(parents=True, exist_ok=True)
         for name, port in vars(self.ports).items():
             if name in self.services and port_in_use(self.host, port):
                 raise StackError(
@@ -201,11 +203,15 @@ class Stack:
                 _signal_group(process.pid, signal.SIGKILL)
                 process.wait()
         self.processes.clear()
+        for log in self._logs:
+            log.close()
+        self._logs.clear()
         if self.record_pids:
             PID_FILE.unlink(missing_ok=True)
 
     def _spawn(self, name: str, command: list[str], env: Mapping[str, str]) -> None:
-        log = (self.log_dir / f"{name}-{self.ports.ingest}.log").open("wb")
+        log = self.log_path(name).open("wb")
+        self._logs.append(log)
         self.processes[name] = subprocess.Popen(
             command,
             cwd=REPO,
