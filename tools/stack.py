@@ -315,12 +315,15 @@ def enabled_destinations(env: Mapping[str, str]) -> tuple[str, ...]:
 
 @contextlib.contextmanager
 def _interrupts_as_exit() -> Iterator[None]:
-    # SIGTERM (e.g. from a supervisor) stops the stack as cleanly as Ctrl-C does.
-    previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    # SIGTERM (e.g. from a supervisor) stops the stack as cleanly as Ctrl-C does; SIGINT is
+    # re-armed because a shell starts background jobs with it ignored.
+    previous_term = signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGTERM, previous_term)
+        signal.signal(signal.SIGINT, previous_int)
 
 
 def main() -> int:
