@@ -22,26 +22,27 @@ class WebhookRequest:
     method: str
     subpath: str  # the path after /{source}: "" or e.g. "/status"
     query: str  # the raw query string, undecoded
-    headers: Mapping[str, str]  # lower-case names; the first value of a repeated header
+    headers: Mapping[str, str]  # lower-case names; a repeated header's values comma-joined
     body: bytes
     public_url: str  # the URL the vendor called, as it signed it
     received_at: datetime
-    # Lower-case names of headers that arrived more than once: ambiguous for authentication.
-    repeated_headers: frozenset[str] = frozenset()
 
     @property
     def content_type(self) -> str:
         """The media type without parameters, lower case ("" when absent)."""
         return self.headers.get("content-type", "").split(";", 1)[0].strip().lower()
 
-    def auth_header(self, name: str) -> str:
+    def auth_header(self, name: str, *, list_valued: bool = False) -> str:
         """The single value of an authentication header ("" when absent).
 
-        Raises BadSignature when it was sent twice: which copy was signed is anybody's guess.
+        WSGI servers join a repeated header's values with commas, and no signature or token
+        we read contains one unless the scheme defines a list (`list_valued`). Raises
+        BadSignature for a header sent twice: which copy was signed is anybody's guess.
         """
-        if name in self.repeated_headers:
+        value = self.headers.get(name, "")
+        if "," in value and not list_valued:
             raise BadSignature(f"the {name} header was sent more than once")
-        return self.headers.get(name, "")
+        return value
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ def verify(request: WebhookRequest, secrets: Sequence[str]) -> None:
     """Check `webhook-id`, `webhook-timestamp` and any `v1` signature on the raw body."""
     msg_id = request.auth_header("webhook-id")
     raw_timestamp = request.auth_header("webhook-timestamp")
-    signatures = request.auth_header("webhook-signature")
+    signatures = request.auth_header("webhook-signature", list_valued=True)
     if not msg_id or not raw_timestamp or not signatures:
         raise BadSignature("missing webhook-id, webhook-timestamp or webhook-signature header")
     try:

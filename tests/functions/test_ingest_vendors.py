@@ -1,0 +1,214 @@
+"""The `ingest` function over HTTP with every vendor source, publishing to a real emulator."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import functions_framework
+import pytest
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from shared.events import event_from_json
+from tests.functions.pubsub import Spy, ensure_topic, spy_on
+from tests.vendor_samples import SECRETS, TIMEZONES, VENDORS, Sample, expected_event, sample
+from tools.stack import Stack
+
+MAIN = str(Path(__file__).resolve().parents[2] / "functions" / "main.py")
+TOPIC = "fn-ingest-vendor-events"
+BASE_URL = "http://localhost"  # what the test client's requests look like from inside
+
+
+@pytest.fixture(scope="module")
+def topic_path(pubsub_emulator: Stack) -> str:
+    return ensure_topic(pubsub_emulator.project, TOPIC)
+
+
+@pytest.fixture
+def published(pubsub_emulator: Stack, topic_path: str) -> Iterator[Spy]:
+    """What ingest publishes to the call topic during this test."""
+    with spy_on(pubsub_emulator.project, topic_path) as spy:
+        yield spy
+
+
+@pytest.fixture
+def client(monkeypatch: pytest.MonkeyPatch, published: Spy) -> FlaskClient:
+    """Ingest with every vendor enabled; main.py reads the environment on import."""
+    monkeypatch.setenv("PUBSUB_TOPIC", TOPIC)
+    monkeypatch.setenv(
+        "SOURCE_TIMEZONES", ",".join(f"{name}={zone}" for name, zone in TIMEZONES.items())
+    )
+    for name, secret in SECRETS.items():
+        monkeypatch.setenv(f"WEBHOOK_SECRET_{name.upper()}", f"old-secret-000000000000000,{secret}")
+    return functions_framework.create_app(target="ingest", source=MAIN).test_client()
+
+
+def _started() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
+
+
+def _send(client: FlaskClient, request: Sample) -> TestResponse:
+    return client.open(
+        request.path,
+        method=request.method,
+        query_string=request.query,
+        headers=request.headers,
+        data=request.body,
+    )
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_signed_vendor_webhook_publishes_its_call_event(
+    vendor: str, client: FlaskClient, published: Spy
+) -> None:
+    started = _started()
+    expected = expected_event(vendor, started)
+
+    response = _send(client, sample(vendor, started, BASE_URL, now=datetime.now(UTC)))
+
+    assert response.status_code in (200, 202), response.text
+    assert response.json is not None
+    assert response.json["event_ids"] == [expected.event_id]
+    messages = published.pull()
+    assert [event_from_json(message.data) for message in messages] == [expected]
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_vendor_webhook_with_a_wrong_secret_is_a_401_and_publishes_nothing(
+    vendor: str, client: FlaskClient, published: Spy
+) -> None:
+    started = _started()
+    forged = sample(vendor, started, BASE_URL, now=datetime.now(UTC))
+    if vendor in ("ringostat", "uis", "calltouch"):
+        forged = forged.with_query(forged.query.replace(SECRETS[vendor], "guessed-token"))
+    else:
+        body = bytearray(forged.body)
+        body[-3] ^= 0x01  # flips a byte inside the signed body or the JSON token
+        forged = forged.with_body(bytes(body))
+        if vendor == "ringcentral":
+            forged = forged.with_header("Verification-Token", "guessed-token")
+
+    response = _send(client, forged)
+
+    assert response.status_code == 401, response.text
+    assert response.json is not None
+    assert response.json["error"] == "bad_signature"
+    assert published.nothing()
+
+
+def test_ringcentral_handshake_echoes_the_validation_token_with_200(client: FlaskClient) -> None:
+    response = client.post(
+        "/ringcentral", headers={"Validation-Token": "9f1c2b3a-4d5e-6f70-8192-a3b4c5d6e7f8"}
+    )
+
+    assert response.status_code == 200
+    assert response.headers["Validation-Token"] == "9f1c2b3a-4d5e-6f70-8192-a3b4c5d6e7f8"
+    assert response.json == {"event_ids": [], "message_ids": [], "note": "subscription validated"}
+
+
+def test_pre_call_webhook_is_acknowledged_with_a_note_and_publishes_nothing(
+    client: FlaskClient, published: Spy
+) -> None:
+    original = sample("callrail", _started(), BASE_URL)
+    pre_call = Sample("callrail", "POST", "/callrail/pre_call", "", original.body, original.headers)
+
+    response = _send(client, pre_call)
+
+    assert response.status_code == 202
+    assert response.json == {
+        "event_ids": [],
+        "message_ids": [],
+        "note": "pre_call is not a call outcome; waiting for post_call",
+    }
+    assert published.nothing()
+
+
+def test_get_on_a_post_only_source_is_a_405_naming_the_allowed_method(client: FlaskClient) -> None:
+    response = client.get("/callrail")
+
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "POST"
+
+
+def test_get_on_a_source_that_allows_it_is_not_a_405(client: FlaskClient) -> None:
+    response = client.get("/twilio?CallStatus=completed")
+
+    assert response.status_code == 401
+    assert response.headers.get("Allow") is None
+
+
+def test_signature_header_sent_twice_is_a_401(client: FlaskClient, published: Spy) -> None:
+    original = sample("callrail", _started(), BASE_URL)
+    headers = [*original.headers.items(), ("Signature", original.headers["Signature"])]
+
+    response = client.post(original.path, headers=headers, data=original.body)
+
+    assert response.status_code == 401
+    assert response.json is not None
+    assert response.json["detail"] == "the signature header was sent more than once"
+    assert published.nothing()
+
+
+def test_get_with_a_body_is_a_400(client: FlaskClient) -> None:
+    response = client.get("/calltouch?token=x", data=b"callId=1")
+
+    assert response.status_code == 400
+
+
+def test_json_nested_too_deep_is_a_400_and_publishes_nothing(
+    client: FlaskClient, published: Spy
+) -> None:
+    body = b"[" * 5000 + b"]" * 5000
+    query = f"token={SECRETS['ringostat']}"
+
+    response = client.post(
+        "/ringostat", query_string=query, data=body, content_type="application/json"
+    )
+
+    assert response.status_code == 400
+    assert response.json is not None
+    assert response.json["detail"] == "body is not valid JSON"
+    assert published.nothing()
+
+
+def test_body_that_is_not_utf8_is_a_400(client: FlaskClient) -> None:
+    query = f"token={SECRETS['uis']}"
+
+    response = client.post(
+        "/uis/ended",
+        query_string=query,
+        data=b"call_session_id=\xff\xfe",
+        content_type="application/x-www-form-urlencoded",
+    )
+
+    assert response.status_code == 400
+    assert response.json is not None
+    assert response.json["detail"] == "body is not UTF-8"
+
+
+def test_openapi_document_is_served(client: FlaskClient) -> None:
+    response = client.get("/openapi.json")
+
+    assert response.status_code == 200
+    assert response.json is not None
+    assert response.json["openapi"] == "3.1.0"
+    assert {"/{source}", "/{source}/{event}"} <= set(response.json["paths"])
+
+
+def test_rejections_never_echo_the_secret_or_the_phone(
+    client: FlaskClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    original = sample("aircall", _started(), BASE_URL)
+    call = json.loads(original.body)
+    call["token"] = SECRETS["aircall"][:-1] + "x"
+
+    response = _send(client, original.with_body(json.dumps(call).encode()))
+
+    logs = capsys.readouterr().out
+    assert response.status_code == 401
+    for text in (response.text, logs):
+        assert SECRETS["aircall"][:-1] not in text
+        assert "201-555-0123" not in text
