@@ -301,26 +301,26 @@ variable "source_archive" {
 
 variable "secret_values" {
   type        = map(string)
-  description = "Optional secret values keyed by variable name (WEBHOOK_SECRET_GENERIC, GA4_API_SECRET, ...). Ephemeral: written to Secret Manager write-only, never stored in state or plan. Used only when secret_values_version > 0."
+  description = "Secret values keyed by variable name (WEBHOOK_SECRET_GENERIC, GA4_API_SECRET, ...), needed only in the apply that creates or rotates them (secret_values_version > 0 and changed). Ephemeral: written to Secret Manager write-only, never stored in state or plan."
   default     = {}
   sensitive   = true
   ephemeral   = true
 
   validation {
-    condition = var.secret_values_version == 0 || alltrue([
+    condition = length(var.secret_values) == 0 || alltrue([
       for k in concat(
         [for s in var.sources : "WEBHOOK_SECRET_${upper(s)}"],
         contains(var.destinations, "ga4") ? ["GA4_API_SECRET"] : [],
         contains(var.destinations, "ga4") && var.ga4_api_secrets_per_stream ? ["GA4_API_SECRETS"] : [],
       ) : contains(keys(var.secret_values), k)
     ])
-    error_message = "With secret_values_version > 0, secret_values needs a value for WEBHOOK_SECRET_<SOURCE> of every enabled source, GA4_API_SECRET when ga4 is enabled, and GA4_API_SECRETS with ga4_api_secrets_per_stream."
+    error_message = "When given, secret_values needs a value for WEBHOOK_SECRET_<SOURCE> of every enabled source, GA4_API_SECRET when ga4 is enabled, and GA4_API_SECRETS with ga4_api_secrets_per_stream."
   }
 }
 
 variable "secret_values_version" {
   type        = number
-  description = "0: secret versions are added out of band (gcloud secrets versions add). N > 0: Terraform writes secret_values as new versions; bump N to rotate."
+  description = "0: secret versions are added out of band (gcloud secrets versions add). N > 0: Terraform writes secret_values as version N; raise N (with new secret_values) to rotate. Do not go back to 0: that disables the versions Terraform wrote."
   default     = 0
 
   validation {

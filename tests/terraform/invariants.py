@@ -295,11 +295,13 @@ def check_no_secret_literals(config: Config) -> list[str]:
         where = f"google_secret_manager_secret_version.{name}"
         if "secret_data" in body:
             problems.append(f"{where}: secret_data is kept in state; use secret_data_wo")
-        source = re.fullmatch(r"var\.(\w+)(?:\[.*\])?", _ref(body.get("secret_data_wo", "")))
-        if source is None:
-            problems.append(f"{where}: secret_data_wo is not an ephemeral variable")
-        elif config.variables.get(source.group(1), {}).get("ephemeral") is not True:
-            problems.append(f"{where}: var.{source.group(1)} is not ephemeral")
+        value = body.get("secret_data_wo", "")
+        sources = re.findall(r"\bvar\.(\w+)", _ref(value))
+        if not sources or not str(value).startswith("${") or '"' in str(value):
+            problems.append(f"{where}: secret_data_wo is not read from an ephemeral variable")
+        for source in sources:
+            if config.variables.get(source, {}).get("ephemeral") is not True:
+                problems.append(f"{where}: var.{source} is not ephemeral")
     for name, body in config.variables.items():
         if _SECRET_NAME.search(name) and _ref(body.get("type")) not in ("number", "bool"):
             if body.get("sensitive") is not True:
