@@ -10,8 +10,14 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from shared.destinations import DESTINATIONS, OutboundRequest, prepare, send
-from shared.errors import PermanentError, RetryableError, UndecodableMessage, UnknownDestination
-from shared.events import event_from_json
+from shared.errors import (
+    BadPayload,
+    PermanentError,
+    RetryableError,
+    UndecodableMessage,
+    UnknownDestination,
+)
+from shared.events import CallEvent, event_from_json
 from shared.logs import log_outcome
 from shared.publish import publish_dead_letter
 from shared.replies import Reply, error_reply
@@ -48,7 +54,7 @@ def handle_push(
     try:
         data, attributes = decode_envelope(body)
         event_id = attributes.get("event_id")
-        event = event_from_json(data)
+        event = _event(data)
         event_id = event.event_id
         prepare(destination, event, now)
         status = send_request(destination.build(event, settings, now), settings)
@@ -84,6 +90,14 @@ def handle_push(
         latency_ms=(time.perf_counter() - started) * 1000,
     )
     return ACKED
+
+
+def _event(data: bytes) -> CallEvent:
+    try:
+        return event_from_json(data)
+    except BadPayload as error:
+        # Ingest only publishes valid events: this message is not one this version can read.
+        raise UndecodableMessage(f"not a call event: {error.detail}") from None
 
 
 def decode_envelope(body: bytes) -> tuple[bytes, dict[str, str]]:
