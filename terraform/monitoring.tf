@@ -13,7 +13,7 @@ locals {
 
 resource "google_logging_metric" "ingest_outcomes" {
   name        = "call_bridge_ingest_outcomes"
-  description = "Webhook outcomes at ingest: published (a call ingested) or rejected, by source and reason."
+  description = "Webhook outcomes at ingest, one per line: published (a call ingested), ignored, rejected or failed, by source and reason."
   filter      = local.ingest_logs
 
   metric_descriptor {
@@ -46,7 +46,7 @@ resource "google_logging_metric" "ingest_outcomes" {
 
 resource "google_logging_metric" "dispatch_outcomes" {
   name        = "call_bridge_dispatch_outcomes"
-  description = "Dispatch outcomes per destination: sent, retry or dead_lettered (with reason)."
+  description = "Dispatch outcomes per destination: sent, retry, dead_lettered or failed, with reason."
   filter      = local.dispatch_logs
 
   metric_descriptor {
@@ -252,9 +252,9 @@ locals {
   # One line chart tile: filter, how to align and which labels to keep.
   dashboard_tiles = [
     { title = "Calls ingested per minute, by source", filter = "metric.type=\"${local.user_metric}/${google_logging_metric.ingest_outcomes.name}\" AND metric.label.outcome=\"published\"", aligner = "ALIGN_DELTA", reducer = "REDUCE_SUM", group = ["metric.label.source"] },
-    { title = "Webhooks rejected per minute, by reason", filter = "metric.type=\"${local.user_metric}/${google_logging_metric.ingest_outcomes.name}\" AND metric.label.outcome=\"rejected\"", aligner = "ALIGN_DELTA", reducer = "REDUCE_SUM", group = ["metric.label.source", "metric.label.reason"] },
+    { title = "Webhooks rejected (4xx) or failed (503) per minute, by reason", filter = "metric.type=\"${local.user_metric}/${google_logging_metric.ingest_outcomes.name}\" AND metric.label.outcome=one_of(\"rejected\", \"failed\")", aligner = "ALIGN_DELTA", reducer = "REDUCE_SUM", group = ["metric.label.source", "metric.label.outcome", "metric.label.reason"] },
     { title = "Hits sent per minute, by destination", filter = "metric.type=\"${local.user_metric}/${google_logging_metric.dispatch_outcomes.name}\" AND metric.label.outcome=\"sent\"", aligner = "ALIGN_DELTA", reducer = "REDUCE_SUM", group = ["metric.label.destination"] },
-    { title = "Retries per minute, by destination", filter = "metric.type=\"${local.user_metric}/${google_logging_metric.dispatch_outcomes.name}\" AND metric.label.outcome=\"retry\"", aligner = "ALIGN_DELTA", reducer = "REDUCE_SUM", group = ["metric.label.destination"] },
+    { title = "Retries (503 to Pub/Sub) per minute, by destination", filter = "metric.type=\"${local.user_metric}/${google_logging_metric.dispatch_outcomes.name}\" AND metric.label.outcome=one_of(\"retry\", \"failed\")", aligner = "ALIGN_DELTA", reducer = "REDUCE_SUM", group = ["metric.label.destination", "metric.label.outcome"] },
     { title = "Dead-lettered by dispatch, by destination and reason", filter = "metric.type=\"${local.user_metric}/${google_logging_metric.dispatch_outcomes.name}\" AND metric.label.outcome=\"dead_lettered\"", aligner = "ALIGN_DELTA", reducer = "REDUCE_SUM", group = ["metric.label.destination", "metric.label.reason"] },
     { title = "Dead-lettered by Pub/Sub after max attempts, by subscription", filter = "metric.type=\"pubsub.googleapis.com/subscription/dead_letter_message_count\" AND resource.type=\"pubsub_subscription\"", aligner = "ALIGN_DELTA", reducer = "REDUCE_SUM", group = ["resource.label.subscription_id"] },
     { title = "Dispatch latency p95 (ms), by destination", filter = "metric.type=\"${local.user_metric}/${google_logging_metric.dispatch_latency.name}\"", aligner = "ALIGN_DELTA", reducer = "REDUCE_PERCENTILE_95", group = ["metric.label.destination"] },

@@ -15,7 +15,7 @@ resource "google_pubsub_topic" "dead_letter" {
 resource "google_pubsub_subscription" "push" {
   for_each = var.destinations
 
-  name                 = "${local.topic_name}-${replace(each.key, "_", "-")}"
+  name                 = "${local.topic_name}-${each.key}" # as tools/topology.py names them locally
   topic                = google_pubsub_topic.events.id
   ack_deadline_seconds = var.dispatch_timeout_seconds # for push it is the request timeout
 
