@@ -224,6 +224,13 @@ def test_wrong_content_type_is_a_415(client: FlaskClient) -> None:
     assert response.get_json()["error"] == "unsupported_media_type"
 
 
+def test_json_content_type_with_a_charset_is_accepted(client: FlaskClient) -> None:
+    response = post_signed(
+        client, call(), headers={"Content-Type": "application/json; charset=utf-8"}
+    )
+    assert response.status_code == 202
+
+
 def test_healthz_answers_200(client: FlaskClient) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
