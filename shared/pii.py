@@ -25,9 +25,15 @@ PII_NAMES: Final = frozenset(
     }
 )
 
-# Known phones are matched as digit runs; shorter national numbers (a few small countries) would
-# match too much by chance, so they are searched only in their international form.
+# Known phones are matched as digit runs. A needle of 10+ digits is searched anywhere in the
+# value's digits (a chance match is ~1e-9 per hit). Shorter ones (7-9 digit national numbers of
+# small countries) would match ids by chance ("UA-12345678-1" holds 2345678), so they must end a
+# phone-like run of digits and separators, after at most a 4-digit prefix ("00", "+673", "0").
+# Needles under 7 digits are not searched at all; the international form still is.
 _MIN_NEEDLE: Final = 7
+_ANYWHERE_NEEDLE: Final = 10
+_MAX_PREFIX: Final = 4
+_RUN_RE: Final = re.compile(r"[0-9](?:[\s\-./()_+\u00b7]{0,3}[0-9])*")
 _MAX_DECODE_ROUNDS: Final = 5
 
 _SEP = r"[ \t\u00a0.\-()]"
@@ -35,11 +41,13 @@ _SEP = r"[ \t\u00a0.\-()]"
 # letter or digit: `+` inside base64 ids and "a+b" text must not start a number.
 _E164_RE: Final = re.compile(rf"(?<![0-9A-Za-z])\+[1-9](?:{_SEP}{{0,2}}[0-9]){{7,14}}(?![0-9])")
 # Digit groups (or a bracketed group) joined by 1-3 of space, dot, dash. It must not touch a
-# letter/digit, nor be followed by a dot/dash and a letter/digit: that keeps the middle groups
-# of UUIDs ("…-1234-4234-8234-…") and dotted ids out, while "Call 201 555 0111 now" matches.
+# letter/digit, start right after "<digit>." or "<digit>-" (the tail of a version such as
+# "10.0.19045.3693"), nor be followed by a dot/dash and a letter/digit: that keeps the middle
+# groups of UUIDs ("…-1234-4234-8234-…") out, while "Call 201 555 0111 now" matches.
 _GROUP = r"(?:\([0-9]{1,5}\)|[0-9]{1,8})"
 _FORMATTED_RE: Final = re.compile(
-    rf"(?<![0-9A-Za-z_]){_GROUP}(?:[ .\-]{{1,3}}{_GROUP})+(?![0-9A-Za-z_])(?![.\-][0-9A-Za-z_])"
+    rf"(?<![0-9A-Za-z_])(?<![0-9][.\-]){_GROUP}(?:[ .\-]{{1,3}}{_GROUP})+"
+    r"(?![0-9A-Za-z_])(?![.\-][0-9A-Za-z_])"
 )
 _DIGITS_RE: Final = re.compile(r"[0-9]+")
 _DATE_RE: Final = re.compile(
@@ -61,8 +69,9 @@ def find_pii(
 
     Caught, in names and values, raw and URL-decoded (repeatedly, so double encoding does not
     hide anything): the known phones in any formatting (their international, national and
-    national-with-trunk-prefix digit runs, found inside longer digit runs too, whatever
-    separators sit between the digits); any `+` number of 8-15 digits not glued to a preceding
+    national-with-trunk-prefix digit runs, whatever separators sit between the digits; 10+
+    digit forms even inside longer digit runs, 7-9 digit ones at the end of a phone-like run
+    with at most a 4-digit prefix); any `+` number of 8-15 digits not glued to a preceding
     letter or digit; formatted national numbers of 10-15 digits in groups joined by spaces,
     dots or dashes, at least three groups or a bracketed area code ("(201) 555-0111",
     "201.555.0111", "020 7946 0018"); e-mail addresses; parameters named like PII (`tel`, `email`).
@@ -158,13 +167,31 @@ def _has_pii(text: str, needles: tuple[str, ...]) -> bool:
     for form in _forms(text):
         if not form.isascii():
             form = _ascii_digits(form)
-        if needles:
-            digits = _NON_DIGITS_RE.sub("", form)
-            if any(needle in digits for needle in needles):
-                return True
+        if needles and _has_needle(form, needles):
+            return True
         if ("+" in form and _E164_RE.search(form)) or ("@" in form and _EMAIL_RE.search(form)):
             return True
         if any(_looks_formatted_phone(m.group()) for m in _FORMATTED_RE.finditer(form)):
+            return True
+    return False
+
+
+def _has_needle(form: str, needles: tuple[str, ...]) -> bool:
+    digits = _NON_DIGITS_RE.sub("", form)
+    short = []
+    for needle in needles:
+        if len(needle) < _ANYWHERE_NEEDLE:
+            short.append(needle)
+        elif needle in digits:
+            return True
+    if not short:
+        return False
+    for run in _RUN_RE.finditer(form):
+        run_digits = _NON_DIGITS_RE.sub("", run.group())
+        if any(
+            run_digits.endswith(needle) and len(run_digits) - len(needle) <= _MAX_PREFIX
+            for needle in short
+        ):
             return True
     return False
 
