@@ -60,7 +60,8 @@ def handle_webhook(request: Request, settings: Settings, publish: Publish, now: 
             "WARNING",
             "webhook rejected",
             outcome="rejected",
-            source=name[:32] or None,
+            # Only a registered name is logged: an arbitrary path segment could be anything.
+            source=name if name in SOURCES else None,
             reason=error.reason,
             detail=error.detail,
         )

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import functions_framework
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
@@ -43,7 +44,10 @@ def client(monkeypatch: pytest.MonkeyPatch, published: Spy) -> FlaskClient:
     )
     for name, secret in SECRETS.items():
         monkeypatch.setenv(f"WEBHOOK_SECRET_{name.upper()}", f"old-secret-000000000000000,{secret}")
-    return functions_framework.create_app(target="ingest", source=MAIN).test_client()
+    app: Flask = functions_framework.create_app(  # type: ignore[no-untyped-call]
+        target="ingest", source=MAIN
+    )
+    return app.test_client()
 
 
 def _started() -> datetime:
