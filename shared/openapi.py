@@ -164,3 +164,11 @@ def _responses() -> dict[str, Any]:
     }
     responses["405"]["headers"] = {"Allow": {"schema": {"type": "string"}}}
     return responses
+
+
+if __name__ == "__main__":
+    # `python -m shared.openapi > docs/openapi.json` refreshes the committed copy.
+    import json
+    import sys
+
+    sys.stdout.write(json.dumps(openapi_document(), indent=2, sort_keys=True) + "\n")
