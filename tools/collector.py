@@ -47,7 +47,6 @@ GIF: Final = (
     b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00"
     b",\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
 )
-CONTROL_PATHS: Final = ("/hits", "/faults", "/healthz")
 MAX_HITS: Final = 10_000
 MAX_RECORDED_BYTES: Final = 64 * 1024 * 1024
 MAX_REQUEST_BYTES: Final = 1024 * 1024
