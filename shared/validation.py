@@ -678,12 +678,15 @@ def _name_problem(name: str, limit: int) -> str | None:
     return None
 
 
-def _check_timestamp(value: object, path: str, now: datetime) -> list[Ga4Message]:
+def _check_timestamp(
+    value: object, path: str, now: datetime, max_age: timedelta = GA4_MAX_AGE
+) -> list[Ga4Message]:
     if isinstance(value, bool) or not isinstance(value, int):
         return [_m(path, VALUE_INVALID, "timestamp_micros must be an integer (microseconds).")]
     moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=value)
-    if moment < now - GA4_MAX_AGE:
-        return [_m(path, VALUE_OUT_OF_BOUNDS, "timestamp_micros is more than 72 hours ago.")]
+    if moment < now - max_age:
+        hours = int(max_age.total_seconds() // 3600)
+        return [_m(path, VALUE_OUT_OF_BOUNDS, f"timestamp_micros is more than {hours} hours ago.")]
     if moment > now + GA4_FUTURE_SKEW:
         return [_m(path, VALUE_OUT_OF_BOUNDS, "timestamp_micros is in the future.")]
     return []
@@ -745,7 +748,9 @@ def _check_items(items: object, path: str) -> list[Ga4Message]:
     return out
 
 
-def _check_event(event: object, path: str, now: datetime) -> list[Ga4Message]:
+def _check_event(
+    event: object, path: str, now: datetime, max_age: timedelta = GA4_MAX_AGE
+) -> list[Ga4Message]:
     if not isinstance(event, Mapping):
         return [_m(path, VALUE_INVALID, "Each event must be an object.")]
     out = _duplicates(event, path, "Key")
@@ -765,14 +770,18 @@ def _check_event(event: object, path: str, now: datetime) -> list[Ga4Message]:
     if "params" in event:
         out.extend(_check_params(event["params"], f"{path}.params"))
     if "timestamp_micros" in event:
-        out.extend(_check_timestamp(event["timestamp_micros"], f"{path}.timestamp_micros", now))
+        out.extend(
+            _check_timestamp(event["timestamp_micros"], f"{path}.timestamp_micros", now, max_age)
+        )
     for key in event:
         if key not in ("name", "params", "timestamp_micros"):
             out.append(_m(f"{path}.{key}", VALUE_INVALID, f"Unknown event field [{key}]."))
     return out
 
 
-def _check_events(events: object, now: datetime) -> list[Ga4Message]:
+def _check_events(
+    events: object, now: datetime, max_age: timedelta = GA4_MAX_AGE
+) -> list[Ga4Message]:
     if events is None:
         return [_m("events", VALUE_REQUIRED, "At least one event is required.")]
     if not isinstance(events, list):
@@ -789,7 +798,7 @@ def _check_events(events: object, now: datetime) -> list[Ga4Message]:
             )
         )
     for index, event in enumerate(events):
-        out.extend(_check_event(event, f"events[{index}]", now))
+        out.extend(_check_event(event, f"events[{index}]", now, max_age))
     return out
 
 
@@ -883,10 +892,12 @@ def validate_ga4_body(
     now: datetime,
     *,
     stream: Literal["web", "app"] = "web",
+    max_age: timedelta = GA4_MAX_AGE,
 ) -> list[Ga4Message]:
     """Check a GA4 Measurement Protocol body (raw bytes or parsed) against reference §4.2-4.3.
 
-    `now` bounds timestamp_micros (a naive `now` is taken as UTC). Field paths are precise
+    `now` and `max_age` bound timestamp_micros (a naive `now` is taken as UTC; Google allows
+    72 hours, OWOX BI's GA4 access point older events). Field paths are precise
     (`events[0].params.call_label`); Google itself often reports just `events`.
     """
     if now.tzinfo is None:
@@ -921,11 +932,11 @@ def validate_ga4_body(
     )
     out.extend(_check_identity(parsed, stream))
     if "timestamp_micros" in parsed:
-        out.extend(_check_timestamp(parsed["timestamp_micros"], "timestamp_micros", now))
+        out.extend(_check_timestamp(parsed["timestamp_micros"], "timestamp_micros", now, max_age))
     if "user_properties" in parsed:
         out.extend(_check_user_properties(parsed["user_properties"]))
     out.extend(_check_options(parsed))
-    out.extend(_check_events(parsed.get("events"), now))
+    out.extend(_check_events(parsed.get("events"), now, max_age))
     return out
 
 

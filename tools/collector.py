@@ -12,7 +12,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Final, Literal
 from urllib.parse import parse_qsl, urlsplit
 
@@ -52,6 +52,8 @@ MAX_RECORDED_BYTES: Final = 64 * 1024 * 1024
 MAX_REQUEST_BYTES: Final = 1024 * 1024
 MAX_KNOWN_PHONES: Final = 1000
 RECORDED_HEADERS: Final = ("User-Agent", "Content-Type")
+# OWOX BI's GA4 access point keeps back-dated events (GA4 itself: 72 hours); 30 days as for `qt`.
+OWOX_GA4_MAX_AGE: Final = timedelta(days=30)
 
 
 @dataclass
@@ -319,7 +321,10 @@ def create_app(
         body = request.get_data(cache=True)
         query = dict(parse_qsl(request.query_string.decode("utf-8", errors="replace")))
         stream: Literal["web", "app"] = "app" if query.get("firebase_app_id") else "web"
-        messages = validate_ga4_body(body, state.clock(), stream=stream)
+        if target == "owox":
+            messages = validate_ga4_body(body, state.clock(), max_age=OWOX_GA4_MAX_AGE)
+        else:
+            messages = validate_ga4_body(body, state.clock(), stream=stream)
         try:
             parsed = parse_ga4_body(body)
         except (ValueError, UnicodeDecodeError):

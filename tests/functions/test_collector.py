@@ -349,6 +349,12 @@ def test_owox_ga4_accepts_a_body_and_answers_204(client: FlaskClient) -> None:
     )
 
 
+def test_owox_ga4_accepts_an_event_from_last_week(client: FlaskClient) -> None:
+    last_week = int(NOW.timestamp() * 1_000_000) - 7 * 24 * 3600 * 1_000_000
+    client.post("/owox-ga4/local/mp", json=ga4_body(timestamp_micros=last_week))
+    assert hits(client)[0]["messages"] == []
+
+
 def test_hits_can_be_filtered_by_destination(client: FlaskClient) -> None:
     client.post("/collect", data=HIT)
     client.get(f"/owox/UA-12345678-1?{OWOX_HIT}")

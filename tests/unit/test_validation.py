@@ -609,3 +609,9 @@ def test_events_are_checked_against_the_current_time() -> None:
     assert ga4_summary(validate_ga4_body(call_body(), later)) == [
         ("timestamp_micros", "VALUE_OUT_OF_BOUNDS")
     ]
+
+
+def test_a_longer_max_age_accepts_older_events() -> None:
+    last_week = NOW_MICROS - 7 * 24 * 3600 * 1_000_000
+    body = call_body(timestamp_micros=last_week)
+    assert validate_ga4_body(body, NOW, max_age=timedelta(days=30)) == []
