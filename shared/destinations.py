@@ -18,6 +18,7 @@ from shared.errors import (
     DestinationRejected,
     DestinationUnavailable,
     HitRejected,
+    HitTooLarge,
     PiiBlocked,
     TooOld,
 )
@@ -28,7 +29,11 @@ from shared.hits.ua import Hit, build_ua_hit, encode_hit, owox_hit
 from shared.pii import find_pii
 from shared.settings import Settings
 from shared.validation import (
+    GA4_BODY_LIMIT,
+    PAYLOAD_TOO_LARGE,
+    VALUE_OUT_OF_BOUNDS,
     ParserMessage,
+    ua_payload_limit,
     validate_ga4_body,
     validate_ua_hit,
     validate_ua_payload,
@@ -171,6 +176,8 @@ def _checked_payload(hit: Hit, target: Target, phones: tuple[str, ...]) -> str:
     errors += [
         m for m in validate_ua_payload(payload.encode(), target) if m.message_type == "ERROR"
     ]
+    if any(m.message_code == PAYLOAD_TOO_LARGE for m in errors):
+        raise HitTooLarge(f"payload over {ua_payload_limit(target)} bytes")
     if errors:
         raise HitRejected(_describe(errors))
     return payload
@@ -181,10 +188,15 @@ def _checked_ga4_body(
 ) -> bytes:
     client_id = client_id_for(event, settings.client_id_policy(destination))
     body = build_ga4_body(event, settings, client_id)
-    # Neither GA4 nor OWOX BI's GA4 access point documents a phone field: both get none.
-    guard_pii(body, event.phones)
+    # The body has no phone field for either (OWOX BI documents none on its GA4 access point);
+    # only Google's copy must also prove that no phone hides in the attribution values.
+    if DESTINATIONS[destination].target == "google":
+        guard_pii(body, event.phones)
     encoded = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
-    problems = validate_ga4_body(encoded, now)
+    # GA4 takes events back-dated by 72 hours; OWOX BI's access point keeps older ones too.
+    problems = validate_ga4_body(encoded, now, max_age=DESTINATIONS[destination].max_age)
+    if any(m.validation_code == VALUE_OUT_OF_BOUNDS and not m.field_path for m in problems):
+        raise HitTooLarge(f"body over {GA4_BODY_LIMIT} bytes")
     if problems:
         raise HitRejected("; ".join(f"{m.validation_code} {m.field_path}" for m in problems))
     return encoded

@@ -73,6 +73,12 @@ class HitRejected(PermanentError):
     reason = "invalid_hit"
 
 
+class HitTooLarge(HitRejected):
+    """Drop: the hit is over the destination's size limit, which drops such hits silently."""
+
+    reason = "too_large"
+
+
 class TooOld(PermanentError):
     """Drop: the call is older than the destination accepts."""
 

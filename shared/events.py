@@ -189,7 +189,14 @@ def call_event_json_schema() -> dict[str, Any]:
 
 def _bad_payload(error: ValidationError) -> BadPayload:
     first = error.errors(include_url=False, include_input=False)[0]
-    field = ".".join(str(part) for part in first["loc"]) or None
+    # An unknown key is the sender's text and could be anything, a phone number included:
+    # name it only when it looks like a field name.
+    parts = [str(part) for part in first["loc"]]
+    if first["type"] == "extra_forbidden" and not re.fullmatch(
+        r"[A-Za-z_][A-Za-z0-9_]{0,63}", parts[-1]
+    ):
+        parts[-1] = "(unknown field)"
+    field = ".".join(parts) or None
     # Pydantic's message never echoes the input value, so no phone number reaches a response.
     return BadPayload(f"{field or 'body'}: {first['msg']}", field=field)
 

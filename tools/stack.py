@@ -304,12 +304,18 @@ def _port_variable(name: str) -> str:
 
 
 def enabled_destinations(env: Mapping[str, str]) -> tuple[str, ...]:
-    """owox and ua always; ga4 when GA4 is configured; owox_ga4 when OWOX_GA4_URL is set."""
+    """DESTINATIONS (comma-separated) if set; else owox and ua, plus ga4 once it is configured."""
+    from shared.destinations import DESTINATIONS
+
+    if env.get("DESTINATIONS", "").strip():
+        names = [name.strip() for name in env["DESTINATIONS"].split(",") if name.strip()]
+        unknown = sorted(set(names) - set(DESTINATIONS))
+        if unknown:
+            raise StackError(f"DESTINATIONS: unknown {unknown}; known: {sorted(DESTINATIONS)}")
+        return tuple(names)
     names = ["owox", "ua"]
     if env.get("GA4_MEASUREMENT_ID") and env.get("GA4_API_SECRET"):
         names.append("ga4")
-    if env.get("OWOX_GA4_ENABLED") == "1":
-        names.append("owox_ga4")
     return tuple(names)
 
 
@@ -330,37 +336,15 @@ def main() -> int:
     """`make run`: start the stack, print how to use it, wait for Ctrl-C."""
     argparse.ArgumentParser(description=__doc__).parse_args()
     clean_stale_stack()
-    passthrough = {
-        key: value
-        for key, value in os.environ.items()
-        if key.startswith(
-            (
-                "WEBHOOK_SECRET_",
-                "GA4_",
-                "OWOX_",
-                "UA_",
-                "EVENT_",
-                "CUSTOM_",
-                "MISSING_",
-                "DEFAULT_PHONE",
-                "PUBSUB_TOPIC",
-                "DEAD_LETTER",
-                "DATA_SOURCE",
-                "PUBLIC_BASE_URL",
-                "HTTP_",
-                "MAX_BODY",
-                "SOURCE_",
-                "TIMEZONE_",
-            )
-        )
-    }
-    stack = Stack(
-        ports=Ports.from_env(os.environ),
-        env=passthrough,
-        destinations=enabled_destinations(os.environ),
-        record_pids=True,
-    )
+    # Children inherit this environment; only the local defaults need the user's value to win.
+    overrides = {key: os.environ[key] for key in Stack().function_env() if key in os.environ}
     try:
+        stack = Stack(
+            ports=Ports.from_env(os.environ),
+            env=overrides,
+            destinations=enabled_destinations(os.environ),
+            record_pids=True,
+        )
         with _interrupts_as_exit(), stack:
             _print_banner(stack)
             while all(process.poll() is None for process in stack.processes.values()):

@@ -6,10 +6,13 @@ from typing import Any
 
 from shared.events import CallEvent
 from shared.settings import Settings
+from shared.validation import GA4_LONG_VALUES, GA4_MAX_VALUE
 
 # Call-event fields and the GA4 event parameters they feed. Traffic-source names follow GA4's
 # `campaign_details` event; page_location/page_referrer have GA4's longer value limits.
 _PARAMS = (
+    # The event id lets a BigQuery export drop the duplicate of an at-least-once redelivery.
+    ("event_id", "call_event_id"),
     ("source", "call_source"),
     ("status", "call_status"),
     ("direction", "call_direction"),
@@ -32,8 +35,9 @@ def build_ga4_body(event: CallEvent, settings: Settings, client_id: str) -> dict
     for field_name, param in _PARAMS:
         value = getattr(event, field_name)
         if value is not None and value != "":
-            params[param] = value.value if hasattr(value, "value") else value
+            params[param] = value
     params.update(custom_event_params(event, settings))
+    params = {name: fit_value(name, value) for name, value in params.items()}
     # GA4 counts an event towards users and engagement only with a positive engagement time;
     # 1 ms marks the call as engaged without inflating the site's engagement time.
     params["engagement_time_msec"] = 1
@@ -47,6 +51,14 @@ def build_ga4_body(event: CallEvent, settings: Settings, client_id: str) -> dict
     if event.ip:
         body["ip_override"] = event.ip
     return body
+
+
+def fit_value(name: str, value: Any) -> Any:
+    """Cut a text value to GA4's limit for its parameter: a long landing URL or campaign name
+    should not cost the whole call, and GA4 keeps no more than this anyway."""
+    if isinstance(value, str):
+        return str(value)[: GA4_LONG_VALUES.get(name, GA4_MAX_VALUE)]
+    return value
 
 
 def custom_event_params(event: CallEvent, settings: Settings) -> dict[str, Any]:

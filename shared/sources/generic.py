@@ -72,7 +72,10 @@ def parse(request: WebhookRequest, settings: Settings) -> Parsed:
         if not isinstance(item, dict):
             raise BadPayload("each call event must be a JSON object", field=_at(document, index))
         try:
-            events.append(parse_event({"source": NAME, **item}, settings.default_phone_region))
+            if item.get("source", NAME) != NAME:
+                # The URL names the source; a body claiming another could collide event ids.
+                raise BadPayload("source is set by the webhook URL", field="source")
+            events.append(parse_event({**item, "source": NAME}, settings.default_phone_region))
         except BadPayload as error:
             field = _at(document, index, error.field)
             raise BadPayload(f"{field}: {error.detail.split(': ', 1)[-1]}", field=field) from None

@@ -15,7 +15,7 @@ from google.cloud import pubsub_v1
 
 from shared.events import derive_event_id
 from shared.hits.ua import cache_buster
-from tests.e2e.samples import E2E_SECRETS
+from tests.e2e.samples import E2E_DESTINATIONS, E2E_ENV
 from tools.send_call import signed_headers
 from tools.stack import DEV_SECRET, Ports, Stack
 from tools.topology import dead_letter_subscription
@@ -77,21 +77,38 @@ class Pipeline:
             f"{self.stack.collector_url}/faults", json=fault, timeout=5
         ).raise_for_status()
 
-    def dead_letters(self, event_id: str, timeout_s: float = 30) -> list[dict[str, Any]]:
+    def dead_letters(
+        self, event_id: str, count: int = 1, timeout_s: float = 30
+    ) -> list[dict[str, Any]]:
         """Pull dead letters for an event from the hold subscription (acking what it reads)."""
-        return self._pull(dead_letter_subscription("call-events-dead-letter"), event_id, timeout_s)
+        subscription = dead_letter_subscription("call-events-dead-letter")
+        return self._pull(subscription, event_id, count, timeout_s)
 
     def published(self, event_id: str, wait_s: float = 2) -> list[dict[str, Any]]:
         """Messages ingest published for an event, read from a spy subscription on the topic."""
-        return self._pull(SPY_SUBSCRIPTION, event_id, wait_s)
+        return self._pull(SPY_SUBSCRIPTION, event_id, 1, wait_s)
 
-    def _pull(self, subscription: str, event_id: str, timeout_s: float) -> list[dict[str, Any]]:
+    def ga4_hits_for_event(self, event_id: str, count: int, timeout_s: float = 30) -> list[Hit]:
+        """GA4-format hits (Google's and OWOX BI's) whose event carries this event id."""
+
+        def matches(hit: Hit) -> bool:
+            body = hit.get("params")
+            events = body.get("events") if isinstance(body, dict) else None
+            if not isinstance(events, list) or not events:
+                return False
+            return bool(events[0].get("params", {}).get("call_event_id") == event_id)
+
+        return self.wait_for_hits(matches, count, timeout_s)
+
+    def _pull(
+        self, subscription: str, event_id: str, count: int, timeout_s: float
+    ) -> list[dict[str, Any]]:
         subscriber = pubsub_v1.SubscriberClient()
         path = subscriber.subscription_path(self.stack.project, subscription)
         found: list[dict[str, Any]] = []
         deadline = time.monotonic() + timeout_s
         try:
-            while time.monotonic() < deadline and not found:
+            while time.monotonic() < deadline and len(found) < count:
                 response = subscriber.pull(
                     request={"subscription": path, "max_messages": 100}, timeout=5
                 )
@@ -106,7 +123,7 @@ class Pipeline:
                     attributes = dict(received.message.attributes)
                     if attributes.get("event_id") == event_id:
                         found.append({"data": received.message.data, "attributes": attributes})
-                if not found:
+                if len(found) < count:
                     time.sleep(0.3)
         finally:
             subscriber.close()
@@ -121,7 +138,7 @@ def generic_event_id(call_id: str, status: str = "answered") -> str:
 @pytest.fixture(scope="session")
 def pipeline() -> Iterator[Pipeline]:
     """One stack for the e2e session; each test clears the collector first."""
-    stack = Stack(ports=Ports.free(), env=E2E_SECRETS, destinations=("owox", "ua"))
+    stack = Stack(ports=Ports.free(), env=E2E_ENV, destinations=E2E_DESTINATIONS)
     with stack:
         os.environ["PUBSUB_EMULATOR_HOST"] = stack.emulator_host
         subscriber = pubsub_v1.SubscriberClient()

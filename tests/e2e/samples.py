@@ -1,4 +1,4 @@
-"""Secrets the e2e stack runs with: one per source, each test signs with its own."""
+"""What the e2e stack runs with: every destination, and a secret per source."""
 
 from __future__ import annotations
 
@@ -11,4 +11,14 @@ E2E_SECRETS: dict[str, str] = {
     **{f"WEBHOOK_SECRET_{name.upper()}": secret for name, secret in SECRETS.items()},
     # Not a secret, but vendors that send naive local times need it to read them.
     "SOURCE_TIMEZONES": ",".join(f"{name}={zone}" for name, zone in TIMEZONES.items()),
+}
+
+GA4_MEASUREMENT_ID = "G-E2ETEST01"
+GA4_API_SECRET = "e2e-api-secret"
+E2E_DESTINATIONS = ("owox", "ua", "ga4", "owox_ga4")
+E2E_ENV: dict[str, str] = {
+    **E2E_SECRETS,
+    "GA4_MEASUREMENT_ID": GA4_MEASUREMENT_ID,
+    "GA4_API_SECRET": GA4_API_SECRET,
+    "CUSTOM_PARAMETERS": "keyword=cd3",
 }

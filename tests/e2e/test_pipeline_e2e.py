@@ -120,7 +120,7 @@ def test_unauthentic_webhook_gets_401_and_nothing_is_published(
 
 
 def test_destination_failing_twice_still_gets_the_hit_exactly_once(pipeline: Pipeline) -> None:
-    pipeline.set_fault(status=503, times=2, path_prefix="/owox")
+    pipeline.set_fault(status=503, times=2, path_prefix="/owox/")
     call_id = _call_id()
 
     assert pipeline.post_generic(sample_call(call_id)).status_code == 202
@@ -136,7 +136,7 @@ def test_destination_failing_twice_still_gets_the_hit_exactly_once(pipeline: Pip
 def test_destination_refusing_the_hit_dead_letters_the_event_with_its_reason(
     pipeline: Pipeline,
 ) -> None:
-    pipeline.set_fault(status=400, times=1, path_prefix="/owox")
+    pipeline.set_fault(status=400, times=1, path_prefix="/owox/")
     call_id = _call_id()
 
     assert pipeline.post_generic(sample_call(call_id)).status_code == 202
@@ -154,7 +154,7 @@ def test_destination_refusing_the_hit_dead_letters_the_event_with_its_reason(
 def test_destination_that_stays_down_gets_the_event_dead_lettered_by_pubsub(
     pipeline: Pipeline,
 ) -> None:
-    pipeline.set_fault(status=503, path_prefix="/owox")
+    pipeline.set_fault(status=503, path_prefix="/owox/")
     call_id = _call_id()
 
     assert pipeline.post_generic(sample_call(call_id)).status_code == 202
