@@ -6,6 +6,7 @@ import re
 import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, tzinfo
 from typing import TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -67,9 +68,9 @@ class Settings:
         """What a destination does with an event that has no client id."""
         return self.missing_client_id.get(destination, self.missing_client_id.get("", "synthesize"))
 
-    def timezone_for(self, source: str) -> ZoneInfo:
+    def timezone_for(self, source: str) -> tzinfo:
         """The zone a source's naive local times are in (SOURCE_TIMEZONES; UTC by default)."""
-        return self.source_timezones.get(source, ZoneInfo("UTC"))
+        return self.source_timezones.get(source, UTC)
 
     def secrets_for(self, source: str) -> tuple[str, ...]:
         """The accepted secrets of a source; empty means the source is disabled."""
