@@ -23,7 +23,7 @@ from shared.errors import (
     TooOld,
 )
 from shared.events import CallEvent
-from shared.hits.ga4 import build_ga4_body
+from shared.hits.ga4 import build_ga4_body, fit_ga4_body
 from shared.hits.identity import client_id_for
 from shared.hits.ua import Hit, build_ua_hit, encode_hit, owox_hit
 from shared.pii import find_pii
@@ -192,6 +192,7 @@ def _checked_ga4_body(
     # only Google's copy must also prove that no phone hides in the attribution values.
     if DESTINATIONS[destination].target == "google":
         guard_pii(body, event.phones)
+    body = fit_ga4_body(body)
     encoded = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
     # GA4 takes events back-dated by 72 hours; OWOX BI's access point keeps older ones too.
     problems = validate_ga4_body(encoded, now, max_age=DESTINATIONS[destination].max_age)

@@ -37,7 +37,6 @@ def build_ga4_body(event: CallEvent, settings: Settings, client_id: str) -> dict
         if value is not None and value != "":
             params[param] = value
     params.update(custom_event_params(event, settings))
-    params = {name: fit_value(name, value) for name, value in params.items()}
     # GA4 counts an event towards users and engagement only with a positive engagement time;
     # 1 ms marks the call as engaged without inflating the site's engagement time.
     params["engagement_time_msec"] = 1
@@ -53,11 +52,22 @@ def build_ga4_body(event: CallEvent, settings: Settings, client_id: str) -> dict
     return body
 
 
-def fit_value(name: str, value: Any) -> Any:
-    """Cut a text value to GA4's limit for its parameter: a long landing URL or campaign name
-    should not cost the whole call, and GA4 keeps no more than this anyway."""
+def fit_ga4_body(body: dict[str, Any]) -> dict[str, Any]:
+    """The body with each text parameter cut to GA4's limit for it: a long landing URL or
+    campaign name should not cost the whole call, and GA4 keeps no more than this anyway.
+
+    Run the PII guard before this: a cut could leave part of a phone number behind.
+    """
+    events = [
+        {**event, "params": {name: _fit(name, value) for name, value in event["params"].items()}}
+        for event in body["events"]
+    ]
+    return {**body, "events": events}
+
+
+def _fit(name: str, value: Any) -> Any:
     if isinstance(value, str):
-        return str(value)[: GA4_LONG_VALUES.get(name, GA4_MAX_VALUE)]
+        return value[: GA4_LONG_VALUES.get(name, GA4_MAX_VALUE)]
     return value
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import random
 from datetime import UTC
 from urllib.parse import quote, quote_plus
 
@@ -294,14 +293,3 @@ def legitimate_hits(draw: st.DrawFn) -> dict[str, str]:
 @given(hit=legitimate_hits())
 def test_typical_legitimate_hit_is_not_flagged(hit: dict[str, str]) -> None:
     assert find_pii(hit, [CALLER, "+442079460018"]) == []
-
-
-def test_guard_is_fast_enough_for_every_hit() -> None:
-    import time
-
-    hits = [{**HIT, "z": str(random.getrandbits(48))} for _ in range(500)]
-    start = time.perf_counter()
-    for hit in hits:
-        find_pii(hit, [CALLER])
-    # ~0.1 ms per hit here; a generous bound that still catches an accidental slow path.
-    assert (time.perf_counter() - start) / len(hits) < 0.005
