@@ -145,7 +145,11 @@ class CallEvent(BaseModel):
     def _aware_utc(cls, value: datetime) -> datetime:
         if value.tzinfo is None or value.utcoffset() is None:
             raise ValueError("started_at needs a time zone offset (RFC 3339)")
-        return value.astimezone(UTC)
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:
+            # Year 1 at a positive offset falls before datetime's range once made UTC.
+            raise ValueError("started_at is out of range") from None
 
     @field_serializer("started_at")
     def _rfc3339(self, value: datetime) -> str:

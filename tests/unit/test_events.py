@@ -184,3 +184,9 @@ def test_json_schema_forbids_unknown_fields_and_does_not_require_event_id() -> N
     assert schema["additionalProperties"] is False
     assert set(schema["required"]) == {"source", "call_id", "status", "started_at"}
     assert set(schema["properties"]) == set(CallEvent.model_fields)
+
+
+def test_start_time_out_of_range_in_utc_is_a_bad_payload() -> None:
+    with pytest.raises(BadPayload) as caught:
+        parse_event(call(started_at="0001-01-01T00:00:00+05:00"), "US")
+    assert caught.value.field == "started_at"
