@@ -1,4 +1,4 @@
-"""Generate the Inputs and Outputs tables of docs/deploy.md from terraform/*.tf."""
+"""Generate the Inputs and Outputs tables of README.md from terraform/*.tf."""
 
 from __future__ import annotations
 
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     """Print the tables, or write/check them in a markdown file between the markers."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--terraform", type=Path, default=ROOT / "terraform")
-    parser.add_argument("--doc", type=Path, default=ROOT / "docs" / "deploy.md")
+    parser.add_argument("--doc", type=Path, default=ROOT / "README.md")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--write", action="store_true", help="update the tables in --doc")
     mode.add_argument("--check", action="store_true", help="fail when --doc is out of date")

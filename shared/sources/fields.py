@@ -46,6 +46,22 @@ def text(value: Any, name: str) -> str | None:
     return result or None
 
 
+# Attribution fields vendors send under our own names (their UTM capture, or our template).
+ATTRIBUTION_FIELDS = (
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+    "gclid",
+)
+
+
+def attribution(call: Mapping[str, Any]) -> dict[str, str | None]:
+    """The utm_* and gclid values of a vendor payload, as text; raises BadPayload otherwise."""
+    return {name: text(call.get(name), name) for name in ATTRIBUTION_FIELDS}
+
+
 def integer(value: Any, name: str) -> int | None:
     """Whole seconds from an int, an integral float or a string of digits ("187")."""
     if value is None or value == "":

@@ -63,12 +63,7 @@ def _event_fields(call: dict[str, Any], status: CallStatus, settings: Settings) 
         "caller": fields.caller_phone(call.get(customer), customer),
         "tracking_number": fields.line_phone(call.get(line), settings.default_phone_region),
         "client_id": fields.client_id(fields.first(call, "ga_client_id", "client_id", "cid")),
-        "utm_source": fields.text(call.get("utm_source"), "utm_source"),
-        "utm_medium": fields.text(call.get("utm_medium"), "utm_medium"),
-        "utm_campaign": fields.text(call.get("utm_campaign"), "utm_campaign"),
-        "utm_term": fields.text(call.get("utm_term"), "utm_term"),
-        "utm_content": fields.text(call.get("utm_content"), "utm_content"),
-        "gclid": fields.text(call.get("gclid"), "gclid"),
+        **fields.attribution(call),
         "landing_page": fields.text(call.get("landing_page"), "landing_page"),
         "custom": fields.custom(call, _CUSTOM),
     }

@@ -75,11 +75,6 @@ def _event_fields(call: dict[str, Any], status: CallStatus, settings: Settings) 
         ),
         "tracking_number": fields.line_phone(line, settings.default_phone_region),
         "client_id": fields.client_id(call.get("ga_client_id")),
-        "utm_source": fields.text(call.get("utm_source"), "utm_source"),
-        "utm_medium": fields.text(call.get("utm_medium"), "utm_medium"),
-        "utm_campaign": fields.text(call.get("utm_campaign"), "utm_campaign"),
-        "utm_term": fields.text(call.get("utm_term"), "utm_term"),
-        "utm_content": fields.text(call.get("utm_content"), "utm_content"),
-        "gclid": fields.text(call.get("gclid"), "gclid"),
+        **fields.attribution(call),
         "custom": fields.custom(call, _CUSTOM),
     }

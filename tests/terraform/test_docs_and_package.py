@@ -14,7 +14,7 @@ from tools.package import FILE_MODE, ZIP_EPOCH, archive_entries, build_archive
 
 
 def test_deploy_doc_tables_match_the_terraform_module() -> None:
-    document = (ROOT / "docs" / "deploy.md").read_text()
+    document = (ROOT / "README.md").read_text()
     assert tf_docs.replace_section(document, tf_docs.render(TERRAFORM_DIR)) == document
 
 
@@ -26,8 +26,8 @@ def test_doc_check_notices_a_new_variable(tmp_path: Path) -> None:
     (module / "extra.tf").write_text(
         'variable "brand_new" {\n  type        = string\n  description = "New."\n}\n'
     )
-    document = tmp_path / "deploy.md"
-    document.write_text((ROOT / "docs" / "deploy.md").read_text())
+    document = tmp_path / "README.md"
+    document.write_text((ROOT / "README.md").read_text())
     assert tf_docs.main(["--terraform", str(module), "--doc", str(document), "--check"]) == 1
 
 
