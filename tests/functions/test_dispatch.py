@@ -7,25 +7,22 @@ import json
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-import functions_framework
 import pytest
 import requests
-from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
 from shared.events import CallEvent, event_to_json, parse_event
 from shared.hits.identity import synthesized_client_id
 from shared.hits.ua import cache_buster
+from tests.functions.conftest import function_client
 from tests.functions.pubsub import Spy, ensure_topic, spy_on
 from tools.collector import _QuietRequestHandler
 from tools.collector import create_app as create_collector
 from tools.stack import Stack
 
-MAIN = str(Path(__file__).resolve().parents[2] / "functions" / "main.py")
 DEAD_LETTER_TOPIC = "fn-dispatch-dead-letter"
 PROPERTY_ID = "UA-12345678-1"
 CALLER = "+12015550123"
@@ -114,10 +111,7 @@ def make_client(
         }
         for name, value in {**defaults, **env}.items():
             monkeypatch.setenv(name, value)
-        app: Flask = functions_framework.create_app(  # type: ignore[no-untyped-call]
-            target="dispatch", source=MAIN
-        )
-        return app.test_client()
+        return function_client("dispatch")
 
     return make
 

@@ -4,39 +4,22 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
-import functions_framework
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 
 from shared.events import derive_event_id, event_from_json
 from shared.sources.generic import sign
-from tests.functions.pubsub import Spy, ensure_topic, spy_on
+from tests.functions.conftest import INGEST_TOPIC, function_client
+from tests.functions.pubsub import Spy
 from tools.send_call import sample_call, signed_headers
-from tools.stack import Stack
 
-MAIN = str(Path(__file__).resolve().parents[2] / "functions" / "main.py")
-TOPIC = "fn-ingest-call-events"
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 CALLER = "+12015550123"
 
 MakeClient = Callable[..., FlaskClient]
-
-
-@pytest.fixture(scope="module")
-def topic_path(pubsub_emulator: Stack) -> str:
-    return ensure_topic(pubsub_emulator.project, TOPIC)
-
-
-@pytest.fixture
-def published(pubsub_emulator: Stack, topic_path: str) -> Iterator[Spy]:
-    """What ingest publishes to the call topic during this test."""
-    with spy_on(pubsub_emulator.project, topic_path) as spy:
-        yield spy
 
 
 @pytest.fixture
@@ -45,7 +28,7 @@ def make_client(monkeypatch: pytest.MonkeyPatch, published: Spy) -> MakeClient:
 
     def make(**env: str) -> FlaskClient:
         defaults = {
-            "PUBSUB_TOPIC": TOPIC,
+            "PUBSUB_TOPIC": INGEST_TOPIC,
             "WEBHOOK_SECRET_GENERIC": SECRET,
             "PUBLISH_TIMEOUT_SECONDS": "10",
         }
@@ -54,10 +37,7 @@ def make_client(monkeypatch: pytest.MonkeyPatch, published: Spy) -> MakeClient:
                 monkeypatch.setenv(name, value)
             else:
                 monkeypatch.delenv(name, raising=False)
-        app: Flask = functions_framework.create_app(  # type: ignore[no-untyped-call]
-            target="ingest", source=MAIN
-        )
-        return app.test_client()
+        return function_client("ingest")
 
     return make
 

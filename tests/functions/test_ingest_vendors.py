@@ -3,51 +3,30 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import functions_framework
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from shared.events import event_from_json
-from tests.functions.pubsub import Spy, ensure_topic, spy_on
+from tests.functions.conftest import INGEST_TOPIC, function_client
+from tests.functions.pubsub import Spy
 from tests.vendor_samples import SECRETS, TIMEZONES, VENDORS, Sample, expected_event, sample
-from tools.stack import Stack
 
-MAIN = str(Path(__file__).resolve().parents[2] / "functions" / "main.py")
-TOPIC = "fn-ingest-vendor-events"
 BASE_URL = "http://localhost"  # what the test client's requests look like from inside
-
-
-@pytest.fixture(scope="module")
-def topic_path(pubsub_emulator: Stack) -> str:
-    return ensure_topic(pubsub_emulator.project, TOPIC)
-
-
-@pytest.fixture
-def published(pubsub_emulator: Stack, topic_path: str) -> Iterator[Spy]:
-    """What ingest publishes to the call topic during this test."""
-    with spy_on(pubsub_emulator.project, topic_path) as spy:
-        yield spy
 
 
 @pytest.fixture
 def client(monkeypatch: pytest.MonkeyPatch, published: Spy) -> FlaskClient:
     """Ingest with every vendor enabled; main.py reads the environment on import."""
-    monkeypatch.setenv("PUBSUB_TOPIC", TOPIC)
+    monkeypatch.setenv("PUBSUB_TOPIC", INGEST_TOPIC)
     monkeypatch.setenv(
         "SOURCE_TIMEZONES", ",".join(f"{name}={zone}" for name, zone in TIMEZONES.items())
     )
     for name, secret in SECRETS.items():
         monkeypatch.setenv(f"WEBHOOK_SECRET_{name.upper()}", f"old-secret-000000000000000,{secret}")
-    app: Flask = functions_framework.create_app(  # type: ignore[no-untyped-call]
-        target="ingest", source=MAIN
-    )
-    return app.test_client()
+    return function_client("ingest")
 
 
 def _started() -> datetime:
