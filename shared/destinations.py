@@ -187,7 +187,7 @@ def _checked_ga4_body(
     event: CallEvent, settings: Settings, destination: str, now: datetime
 ) -> bytes:
     client_id = client_id_for(event, settings.client_id_policy(destination))
-    body = build_ga4_body(event, settings, client_id)
+    body = build_ga4_body(event, settings, client_id, now)
     # The body has no phone field for either (OWOX BI documents none on its GA4 access point);
     # only Google's copy must also prove that no phone hides in the attribution values.
     if DESTINATIONS[destination].target == "google":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from shared.events import CallEvent
@@ -29,8 +30,13 @@ _PARAMS = (
 )
 
 
-def build_ga4_body(event: CallEvent, settings: Settings, client_id: str) -> dict[str, Any]:
-    """The `/mp/collect` JSON body: one call event, dated at the call's start."""
+def build_ga4_body(
+    event: CallEvent, settings: Settings, client_id: str, now: datetime
+) -> dict[str, Any]:
+    """The `/mp/collect` JSON body: one call event, dated at the call's start.
+
+    A start after `now` (a vendor clock running fast) is dated `now`: GA4 refuses future times.
+    """
     params: dict[str, Any] = {}
     for field_name, param in _PARAMS:
         value = getattr(event, field_name)
@@ -42,7 +48,7 @@ def build_ga4_body(event: CallEvent, settings: Settings, client_id: str) -> dict
     params["engagement_time_msec"] = 1
     body: dict[str, Any] = {
         "client_id": client_id,
-        "timestamp_micros": int(event.started_at.timestamp() * 1_000_000),
+        "timestamp_micros": int(min(event.started_at, now).timestamp() * 1_000_000),
         "events": [{"name": settings.ga4_event_name, "params": params}],
     }
     if event.user_id:
