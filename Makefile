@@ -24,9 +24,10 @@ venv: $(STAMP)
 run: $(STAMP) check-tools
 	$(BIN)/python -m tools.stack
 
-## demo: post one signed sample call to the running pipeline
+## demo: post one signed sample call to the running pipeline (SOURCE=callrail, twilio, … for a platform's)
+SOURCE ?= generic
 demo: $(STAMP)
-	$(BIN)/python -m tools.send_call
+	$(BIN)/python -m tools.send_call --source $(SOURCE)
 
 ## test: every check: lint, types, Terraform, then all tests (unit, functions, e2e, terraform)
 test: lint types tf-check pytest

@@ -1,4 +1,4 @@
-"""Send a signed sample call to the generic webhook, as a vendor would (`make demo`)."""
+"""Send a signed sample call to ingest, as a platform would (`make demo [SOURCE=callrail]`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import os
 import sys
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,8 @@ import requests
 
 from shared.sources.generic import sign
 from tools.stack import DEV_SECRET
+from tools.vendor_samples import VENDORS
+from tools.vendor_samples import sample as vendor_sample
 
 
 def sample_call(call_id: str | None = None, **overrides: Any) -> dict[str, Any]:
@@ -53,20 +55,37 @@ def signed_headers(secret: str, body: bytes, msg_id: str | None = None) -> dict[
 
 
 def main() -> int:
-    """Post one sample call (or a JSON file) and print the answer."""
+    """Post one signed sample call to the local ingest and print the answer."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--url", default="http://127.0.0.1:8080/generic")
+    port = os.environ.get("INGEST_PORT", "8080")
+    parser.add_argument("--base-url", default=f"http://127.0.0.1:{port}", help="ingest's URL")
+    parser.add_argument(
+        "--source",
+        default="generic",
+        choices=["generic", *VENDORS],
+        help="send this platform's sample, signed its own way with the local dev secret",
+    )
     parser.add_argument("--secret", default=os.environ.get("WEBHOOK_SECRET_GENERIC", DEV_SECRET))
-    parser.add_argument("--file", help="send this JSON file instead of the built-in sample")
+    parser.add_argument("--file", help="generic only: send this JSON file instead of the sample")
     args = parser.parse_args()
-    if args.file:
-        body = Path(args.file).read_bytes()
+    if args.source == "generic":
+        body = Path(args.file).read_bytes() if args.file else json.dumps(sample_call()).encode()
+        secret = args.secret.split(",")[0]
+        response = requests.post(
+            f"{args.base_url}/generic", data=body, headers=signed_headers(secret, body), timeout=15
+        )
     else:
-        body = json.dumps(sample_call()).encode()
-    secret = args.secret.split(",")[0]
-    response = requests.post(args.url, data=body, headers=signed_headers(secret, body), timeout=15)
+        started = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=2)
+        request = vendor_sample(args.source, started, base_url=args.base_url, now=datetime.now(UTC))
+        response = requests.request(
+            request.method,
+            f"{args.base_url}{request.target}",
+            data=request.body,
+            headers=request.headers,
+            timeout=15,
+        )
     print(response.status_code, response.text.strip())
-    return 0 if response.status_code == 202 else 1
+    return 0 if response.ok else 1
 
 
 if __name__ == "__main__":

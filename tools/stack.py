@@ -23,6 +23,8 @@ from typing import IO
 
 import requests
 
+from tools.vendor_samples import dev_environment
+
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 DEV_SECRET = "whsec_ZGV2LXNlY3JldC1mb3ItbG9jYWwtdXNlLW9ubHk="  # noqa: S105 (documented dev-only value)
@@ -101,6 +103,8 @@ class Stack:
             "GOOGLE_CLOUD_PROJECT": "local-project",
             "UA_PROPERTY_ID": DEV_PROPERTY_ID,
             "WEBHOOK_SECRET_GENERIC": DEV_SECRET,
+            # Every vendor is enabled locally with a development secret: `make demo SOURCE=…`.
+            **dev_environment(),
             "OWOX_ENDPOINT": f"{self.collector_url}/owox",
             "UA_COLLECT_URL": f"{self.collector_url}/collect",
             "GA4_COLLECT_URL": f"{self.collector_url}/mp/collect",
@@ -375,8 +379,9 @@ def _print_banner(stack: Stack) -> None:
         f"  logs               {stack.log_dir}",
         "",
         f"Dev secret for /generic (WEBHOOK_SECRET_GENERIC): {env['WEBHOOK_SECRET_GENERIC']}",
-        "Send a signed sample call:   make demo",
-        f"  (or: .venv/bin/python -m tools.send_call --url {stack.ingest_url}/generic)",
+        "Every source is enabled with a development secret (tools/vendor_samples.py).",
+        "Send a signed sample call:   make demo   (or make demo SOURCE=callrail, twilio, …)",
+        f"  (or: .venv/bin/python -m tools.send_call --base-url {stack.ingest_url} --source …)",
         f"Then see the hits:           curl -s {stack.collector_url}/hits",
         "Ctrl-C stops everything.",
     ]

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.e2e.conftest import Pipeline
-from tests.vendor_samples import SECRETS, VENDORS, Sample, expected_event, sample
+from tools.vendor_samples import SECRETS, VENDORS, Sample, expected_event, sample
 
 pytestmark = pytest.mark.e2e
 

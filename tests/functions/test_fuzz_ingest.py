@@ -29,7 +29,7 @@ from shared.ingest import handle_webhook
 from shared.replies import Reply
 from shared.settings import Settings
 from shared.sources import SOURCES, callrail, generic
-from tests.vendor_samples import SECRETS, TIMEZONES
+from tools.vendor_samples import SECRETS, TIMEZONES
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment

@@ -12,7 +12,7 @@ from werkzeug.test import TestResponse
 from shared.events import event_from_json
 from tests.functions.conftest import INGEST_TOPIC, function_client
 from tests.functions.pubsub import Spy
-from tests.vendor_samples import SECRETS, TIMEZONES, VENDORS, Sample, expected_event, sample
+from tools.vendor_samples import SECRETS, TIMEZONES, VENDORS, Sample, expected_event, sample
 
 BASE_URL = "http://localhost"  # what the test client's requests look like from inside
 

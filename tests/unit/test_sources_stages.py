@@ -14,7 +14,7 @@ from shared.errors import BadPayload, BadSignature
 from shared.settings import Settings
 from shared.sources import aircall, calltouch, dialpad, ringcentral, ringostat, uis
 from shared.sources.base import WebhookRequest
-from tests.vendor_samples import SECRETS, TIMEZONES, sample
+from tools.vendor_samples import SECRETS, TIMEZONES, sample
 
 STARTED = datetime(2024, 11, 5, 14, 18, 12, tzinfo=UTC)
 NOW = STARTED + timedelta(minutes=4)

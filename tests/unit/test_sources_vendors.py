@@ -11,7 +11,7 @@ from shared.errors import BadSignature
 from shared.settings import Settings
 from shared.sources import SOURCES
 from shared.sources.base import WebhookRequest
-from tests.vendor_samples import SECRETS, TIMEZONES, VENDORS, expected_event, sample
+from tools.vendor_samples import SECRETS, TIMEZONES, VENDORS, expected_event, sample
 
 STARTED = datetime(2024, 11, 5, 14, 18, 12, tzinfo=UTC)
 NOW = STARTED + timedelta(minutes=4)

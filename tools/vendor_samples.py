@@ -1,4 +1,8 @@
-"""Each vendor's sample webhook (tests/data/vendors), signed its own way, and the event it means."""
+"""Each vendor's sample webhook (tools/samples), signed its own way, and the event it means.
+
+The local stack enables every source with these development secrets, so `make demo SOURCE=…`
+and the tests send exactly what each platform would.
+"""
 
 from __future__ import annotations
 
@@ -18,8 +22,8 @@ from shared.events import CallEvent, parse_event
 from shared.sources import callrail, twilio
 from shared.sources.base import WebhookRequest
 
-DATA = Path(__file__).parent / "data" / "vendors"
-# One secret per source; Dialpad's is long because PyJWT warns about short HS256 keys.
+DATA = Path(__file__).parent / "samples"
+# Development-only secrets, one per source (Dialpad's is long: PyJWT warns on short HS256 keys).
 SECRETS: dict[str, str] = {
     "callrail": "a3f1c9e07b2d4e8f9a6b5c4d3e2f1a0b",
     "twilio": "0123456789abcdef0123456789abcdef",
@@ -32,6 +36,13 @@ SECRETS: dict[str, str] = {
 }
 TIMEZONES = {"ringostat": "Europe/Kyiv", "uis": "Europe/Moscow", "calltouch": "Europe/Moscow"}
 VENDORS = tuple(SECRETS)
+
+
+def dev_environment() -> dict[str, str]:
+    """`WEBHOOK_SECRET_<SOURCE>` for every vendor, and the SOURCE_TIMEZONES its samples assume."""
+    secrets = {f"WEBHOOK_SECRET_{name.upper()}": secret for name, secret in SECRETS.items()}
+    zones = ",".join(f"{name}={zone}" for name, zone in TIMEZONES.items())
+    return {**secrets, "SOURCE_TIMEZONES": zones}
 
 
 @dataclass(frozen=True)
