@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
+from shared.deliveries import Claim, Ledger, delivery_ledger
 from shared.destinations import DESTINATIONS, OutboundRequest, prepare, send
 from shared.errors import (
     BadPayload,
@@ -35,9 +36,11 @@ def handle_push(
     now: datetime,
     send_request: Send = send,
     dead_letter: DeadLetter = publish_dead_letter,
+    ledger: Ledger | None = None,
 ) -> Reply:
-    """Deliver one pushed message: 204 when sent or dead-lettered, 503 to have Pub/Sub retry."""
+    """Deliver one pushed message: 204 when sent, already sent or dead-lettered, 503 to retry."""
     started = time.perf_counter()
+    ledger = ledger or delivery_ledger(settings)
     destination = DESTINATIONS.get(destination_name)
     if destination is None:
         error = UnknownDestination(f"no destination named {destination_name!r}"[:200])
@@ -51,14 +54,29 @@ def handle_push(
         return error_reply(error)
     data, attributes = b"", dict[str, str]()
     event_id = None
+    claim: Claim | None = None
     try:
         data, attributes = decode_envelope(body)
         event_id = attributes.get("event_id")
         event = _event(data)
         event_id = event.event_id
         prepare(destination, event, now)
-        status = send_request(destination.build(event, settings, now), settings)
+        request = destination.build(event, settings, now)
+        claim = ledger.claim(destination_name, event_id, now)
+        if claim.already_sent:
+            log_outcome(
+                "INFO",
+                "hit already sent; not sending it again",
+                outcome="duplicate",
+                event_id=event_id,
+                destination=destination_name,
+            )
+            return ACKED
+        status = send_request(request, settings)
     except PermanentError as error:
+        # Only sends are remembered: a replay of the dead letter, once fixed, may still send.
+        if claim:
+            ledger.release(claim)
         # An undecodable envelope is kept whole, so nothing of it is lost for inspection.
         return _dead_letter(
             data or body,
@@ -70,9 +88,11 @@ def handle_push(
             dead_letter,
         )
     except RetryableError as error:
+        if claim:
+            ledger.release(claim)
         log_outcome(
             "WARNING",
-            "destination unavailable; Pub/Sub will redeliver",
+            "not sent; Pub/Sub will redeliver",
             outcome="retry",
             event_id=event_id,
             destination=destination_name,
@@ -80,13 +100,15 @@ def handle_push(
             detail=error.detail,
         )
         return Reply(503, {"error": error.reason, "detail": error.detail})
+    # Acked even if unrecorded: a redelivery would resend; this way only a later copy might.
+    recorded = ledger.mark_sent(claim, now)
     log_outcome(
         "INFO",
         "hit sent",
         outcome="sent",
         event_id=event_id,
         destination=destination_name,
-        detail=f"HTTP {status}",
+        detail=f"HTTP {status}" + ("" if recorded else "; not recorded in the ledger"),
         latency_ms=(time.perf_counter() - started) * 1000,
     )
     return ACKED

@@ -7,7 +7,9 @@ import sys
 from typing import Literal
 
 Severity = Literal["DEBUG", "INFO", "NOTICE", "WARNING", "ERROR", "CRITICAL"]
-Outcome = Literal["published", "ignored", "rejected", "sent", "retry", "dead_lettered", "failed"]
+Outcome = Literal[
+    "published", "ignored", "rejected", "sent", "duplicate", "retry", "dead_lettered", "failed"
+]
 
 
 def log_outcome(

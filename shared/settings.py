@@ -7,7 +7,7 @@ import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, tzinfo
-from typing import TypeVar
+from typing import Literal, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -27,6 +27,10 @@ LABEL_FIELDS = frozenset(
 GOOGLE_HOSTS = ("google-analytics.com", "analytics.google.com", "google.com", "googleapis.com")
 _CUSTOM_TARGET = re.compile(r"^(cd|cm)([1-9]\d?|1\d\d|200)$")
 _UA_PROPERTY = re.compile(r"^UA-\d{4,10}-\d{1,4}$", re.IGNORECASE)
+# Firestore database ids: `(default)`, or 4-63 of lowercase letters, digits and hyphens.
+_DATABASE = re.compile(r"^(\(default\)|[a-z][a-z0-9-]{2,61}[a-z0-9])$")
+
+Dedup = Literal["firestore", "off"]
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,13 @@ class Settings:
     source_timezones: Mapping[str, ZoneInfo] = field(default_factory=dict)
     # Per destination; "" holds the default for destinations not named.
     missing_client_id: Mapping[str, MissingClientIdPolicy] = field(default_factory=dict)
+    # The delivery ledger that stops a redelivered event from being sent twice (deliveries.py).
+    dedup: Dedup = "firestore"
+    firestore_database: str = "call-bridge"
+    deliveries_collection: str = "deliveries"
+    # Longer than dispatch's request timeout: only a crashed attempt's claim outlives it.
+    delivery_lease_s: float = 120.0
+    ledger_timeout_s: float = 5.0
 
     def client_id_policy(self, destination: str) -> MissingClientIdPolicy:
         """What a destination does with an event that has no client id."""
@@ -131,6 +142,17 @@ class Settings:
             public_base_url=read("PUBLIC_BASE_URL", _base_url, None),
             source_timezones=read("SOURCE_TIMEZONES", _source_timezones, {}),
             missing_client_id=read("MISSING_CLIENT_ID", _client_id_policies, {}),
+            dedup=read("DEDUP", _dedup, defaults.dedup),
+            firestore_database=read("FIRESTORE_DATABASE", _database, defaults.firestore_database),
+            deliveries_collection=read(
+                "DELIVERIES_COLLECTION", _collection, defaults.deliveries_collection
+            ),
+            delivery_lease_s=read(
+                "DELIVERY_LEASE_SECONDS", _positive_float, defaults.delivery_lease_s
+            ),
+            ledger_timeout_s=read(
+                "LEDGER_TIMEOUT_SECONDS", _positive_float, defaults.ledger_timeout_s
+            ),
         )
         if problems:
             raise ConfigError(problems)
@@ -155,6 +177,27 @@ def _webhook_secrets(env: Mapping[str, str], problems: list[str]) -> dict[str, t
 def _resource_name(raw: str) -> str:
     if not re.fullmatch(r"[A-Za-z][A-Za-z0-9._~+%-]{2,254}", raw):
         raise ValueError("not a valid Pub/Sub resource name")
+    return raw
+
+
+def _dedup(raw: str) -> Dedup:
+    if raw == "firestore":
+        return "firestore"
+    if raw == "off":
+        return "off"
+    raise ValueError("expected firestore (the default) or off")
+
+
+def _database(raw: str) -> str:
+    if not _DATABASE.fullmatch(raw):
+        raise ValueError("not a Firestore database id: (default), or 4-63 of a-z, 0-9 and -")
+    return raw
+
+
+def _collection(raw: str) -> str:
+    # A collection id, not a path: a slash would make it a subcollection of some document.
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]{0,99}", raw):
+        raise ValueError("a collection id: a letter, then letters, digits, _ or -, at most 100")
     return raw
 
 

@@ -1,4 +1,4 @@
-"""Fixtures for every test layer: isolated environment, and a real Pub/Sub emulator."""
+"""Fixtures for every test layer: isolated environment, real Pub/Sub and Firestore emulators."""
 
 from __future__ import annotations
 
@@ -30,12 +30,16 @@ _SETTINGS_PREFIXES = (
     "TIMEZONE_",
     "GOOGLE_CLOUD_PROJECT",
     "PUBLISH_",
+    "FIRESTORE_",
+    "DEDUP",
+    "DELIVER",
+    "LEDGER_",
 )
 
 
 @pytest.fixture(autouse=True)
 def isolated_env(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
-    """Remove every configuration variable; the emulator host is restored where one runs."""
+    """Remove every configuration variable; emulator hosts are restored where emulators run."""
     for name in list(os.environ):
         if name.startswith(_SETTINGS_PREFIXES):
             monkeypatch.delenv(name)
@@ -43,6 +47,9 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
         emulator: Stack = request.getfixturevalue("pubsub_emulator")
         monkeypatch.setenv("PUBSUB_EMULATOR_HOST", emulator.emulator_host)
         monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", emulator.project)
+    if "firestore_emulator" in request.fixturenames:
+        firestore: Stack = request.getfixturevalue("firestore_emulator")
+        monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", firestore.firestore_host)
 
 
 @pytest.fixture(scope="session")
@@ -52,6 +59,22 @@ def pubsub_emulator() -> Iterator[Stack]:
         # The publisher client is made once per process and reads this when it is made.
         os.environ["PUBSUB_EMULATOR_HOST"] = stack.emulator_host
         yield stack
+
+
+@pytest.fixture(scope="session")
+def firestore_emulator() -> Iterator[Stack]:
+    """A real Firestore emulator on a free port, for the whole test session."""
+    with Stack(ports=Ports.free(), services=("firestore",)) as stack:
+        # Ledger clients are made once per process and read this when they are made.
+        os.environ["FIRESTORE_EMULATOR_HOST"] = stack.firestore_host
+        yield stack
+
+
+@pytest.fixture
+def empty_ledger(firestore_emulator: Stack) -> Stack:
+    """The Firestore emulator with no delivery recorded: each test starts from a clean ledger."""
+    firestore_emulator.clear_firestore(Settings().firestore_database)
+    return firestore_emulator
 
 
 @pytest.fixture

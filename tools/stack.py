@@ -1,4 +1,4 @@
-"""The whole pipeline on this machine: Pub/Sub emulator, ingest, dispatch and the collector.
+"""The whole pipeline on this machine: Pub/Sub and Firestore emulators, ingest, dispatch, collector.
 
 `python -m tools.stack` is `make run`; tests use `Stack` with free ports. Every process it
 starts is stopped when it exits, and a stack left behind by a crash is cleaned up on the next run.
@@ -44,22 +44,25 @@ class Ports:
     ingest: int = 8080
     dispatch: int = 8081
     collector: int = 8090
+    # Next to Pub/Sub's; the Firestore emulator's own default, 8080, is ingest's.
+    firestore: int = 8086
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Ports:
-        """Ports from INGEST_PORT, DISPATCH_PORT, COLLECTOR_PORT and PUBSUB_EMULATOR_PORT."""
+        """Ports from INGEST_PORT, DISPATCH_PORT, COLLECTOR_PORT and the *_EMULATOR_PORTs."""
         defaults = cls()
         return cls(
             emulator=int(env.get("PUBSUB_EMULATOR_PORT", defaults.emulator)),
             ingest=int(env.get("INGEST_PORT", defaults.ingest)),
             dispatch=int(env.get("DISPATCH_PORT", defaults.dispatch)),
             collector=int(env.get("COLLECTOR_PORT", defaults.collector)),
+            firestore=int(env.get("FIRESTORE_EMULATOR_PORT", defaults.firestore)),
         )
 
     @classmethod
     def free(cls) -> Ports:
-        """Four ports nothing listens on, for tests that run beside `make run`."""
-        return cls(*(free_port() for _ in range(4)))
+        """Ports nothing listens on, for tests that run beside `make run`."""
+        return cls(*(free_port() for _ in range(5)))
 
 
 @dataclass
@@ -72,14 +75,18 @@ class Stack:
     host: str = "127.0.0.1"
     log_dir: Path = REPO / ".cache" / "stack-logs"
     record_pids: bool = False
-    # Tests that need only Pub/Sub start ("emulator",); `make run` starts all four.
-    services: tuple[str, ...] = ("emulator", "collector", "ingest", "dispatch")
+    # Tests that need only an emulator start ("emulator",) or ("firestore",); `make run`, all.
+    services: tuple[str, ...] = ("emulator", "firestore", "collector", "ingest", "dispatch")
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     _logs: list[IO[bytes]] = field(default_factory=list)
 
     @property
     def emulator_host(self) -> str:
         return f"{self.host}:{self.ports.emulator}"
+
+    @property
+    def firestore_host(self) -> str:
+        return f"{self.host}:{self.ports.firestore}"
 
     @property
     def ingest_url(self) -> str:
@@ -131,7 +138,7 @@ class Stack:
         self.stop()
 
     def start(self) -> None:
-        """Start the emulator, create topics and subscriptions, then the three servers."""
+        """Start the emulators, create topics and subscriptions, then the three servers."""
         (self.log_dir / f"pubsub-data-{self.ports.emulator}").mkdir(parents=True, exist_ok=True)
         for name, port in vars(self.ports).items():
             if name in self.services and port_in_use(self.host, port):
@@ -139,7 +146,12 @@ class Stack:
                     f"port {port} ({name}) is in use by another program: stop it, or choose "
                     f"another port with {_port_variable(name)}=<port>"
                 )
-        env = {**os.environ, **self.function_env(), "PUBSUB_EMULATOR_HOST": self.emulator_host}
+        env = {
+            **os.environ,
+            **self.function_env(),
+            "PUBSUB_EMULATOR_HOST": self.emulator_host,
+            "FIRESTORE_EMULATOR_HOST": self.firestore_host,
+        }
         env["PYTHONPATH"] = str(REPO)
         env["PYTHONUNBUFFERED"] = "1"
         env.pop("GOOGLE_APPLICATION_CREDENTIALS", None)
@@ -153,6 +165,14 @@ class Stack:
                 f"--host-port={self.emulator_host}",
                 f"--project={self.project}",
                 f"--data-dir={self.log_dir / f'pubsub-data-{self.ports.emulator}'}",
+            ],
+            # In memory: the ledger starts empty with every stack, like the collector's hits.
+            "firestore": [
+                "gcloud",
+                "emulators",
+                "firestore",
+                "start",
+                f"--host-port={self.firestore_host}",
             ],
             "collector": [
                 str(BIN / "python"),
@@ -183,17 +203,18 @@ class Stack:
         }
         for name in self.services:
             self._spawn(name, commands[name], env)
-        self._wait_ready("emulator", f"http://{self.emulator_host}/")
-        if "dispatch" in self.services:
-            self._create_topology()
         readiness = {
+            "emulator": (f"http://{self.emulator_host}/", (200,)),
+            "firestore": (f"http://{self.firestore_host}/", (200,)),
             "collector": (f"{self.collector_url}/healthz", (200,)),
             "ingest": (f"{self.ingest_url}/healthz", (200,)),
             "dispatch": (f"{self.dispatch_url}/healthz", (404, 405)),
         }
-        for name in self.services[1:]:
+        for name in self.services:
             url, expect = readiness[name]
             self._wait_ready(name, url, expect)
+            if name == "emulator" and "dispatch" in self.services:
+                self._create_topology()
 
     def stop(self) -> None:
         """Stop every process this stack started (their whole process groups)."""
@@ -228,6 +249,14 @@ class Stack:
         if self.record_pids:
             PID_FILE.parent.mkdir(parents=True, exist_ok=True)
             PID_FILE.write_text(json.dumps([p.pid for p in self.processes.values()]))
+
+    def clear_firestore(self, database: str) -> None:
+        """Delete every document of a database on the Firestore emulator (its own reset call)."""
+        url = (
+            f"http://{self.firestore_host}/emulator/v1/projects/{self.project}"
+            f"/databases/{database}/documents"
+        )
+        requests.delete(url, timeout=10).raise_for_status()
 
     def log_path(self, name: str) -> Path:
         """Where a service's output goes (read it when a test fails)."""
@@ -304,7 +333,8 @@ def _signal_group(pid: int, sig: signal.Signals) -> None:
 
 
 def _port_variable(name: str) -> str:
-    return "PUBSUB_EMULATOR_PORT" if name == "emulator" else f"{name.upper()}_PORT"
+    variables = {"emulator": "PUBSUB_EMULATOR_PORT", "firestore": "FIRESTORE_EMULATOR_PORT"}
+    return variables.get(name, f"{name.upper()}_PORT")
 
 
 def enabled_destinations(env: Mapping[str, str]) -> tuple[str, ...]:
@@ -369,9 +399,11 @@ def _print_banner(stack: Stack) -> None:
     sources = sorted(
         k.removeprefix("WEBHOOK_SECRET_").lower() for k in env if k.startswith("WEBHOOK_SECRET_")
     )
+    dedup = os.environ.get("DEDUP") or "firestore"
     lines = [
         "The call pipeline is running:",
         f"  Pub/Sub emulator   {stack.emulator_host} (project {stack.project})",
+        f"  Firestore emulator {stack.firestore_host} (delivery ledger; DEDUP={dedup})",
         f"  ingest             {stack.ingest_url}",
         *(f"    webhook          {stack.ingest_url}/{source}" for source in sources),
         f"  dispatch           {stack.dispatch_url}  (push: {', '.join(stack.destinations)})",
