@@ -14,14 +14,16 @@ import requests
 from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
+from shared.deliveries import delivery_ledger, firestore_client
 from shared.events import CallEvent, event_to_json, parse_event
 from shared.hits.identity import synthesized_client_id
 from shared.hits.ua import cache_buster
+from shared.settings import Settings
 from tests.functions.conftest import function_client
 from tests.functions.pubsub import Spy, ensure_topic, spy_on
 from tools.collector import _QuietRequestHandler
 from tools.collector import create_app as create_collector
-from tools.stack import Stack
+from tools.stack import Stack, free_port
 
 DEAD_LETTER_TOPIC = "fn-dispatch-dead-letter"
 PROPERTY_ID = "UA-12345678-1"
@@ -96,7 +98,7 @@ def dead_letters(pubsub_emulator: Stack, dead_letter_topic: str) -> Iterator[Spy
 
 @pytest.fixture
 def make_client(
-    monkeypatch: pytest.MonkeyPatch, collector: Collector, dead_letters: Spy
+    monkeypatch: pytest.MonkeyPatch, collector: Collector, dead_letters: Spy, empty_ledger: Stack
 ) -> MakeClient:
     """A dispatch test client; the environment is set first because main.py reads it on import."""
 
@@ -265,6 +267,7 @@ def test_destination_503_is_not_resent_within_the_same_push(
 
 
 def test_redelivery_after_a_503_is_sent(client: FlaskClient, collector: Collector) -> None:
+    # At once: the failed attempt released its claim instead of leaving it to its lease.
     collector.fail_next(503, times=1)
     event = call_event()
     assert push(client, "owox", event).status_code == 503
@@ -355,13 +358,15 @@ def test_logs_are_json_lines_with_severity_and_message(
 ) -> None:
     push(client, "owox", call_event())
     collector.fail_next(503)
-    push(client, "owox", call_event())
+    push(client, "owox", call_event(call_id="fn-dispatch-2"))
     push(client, "ua", call_event(ago=timedelta(hours=5)))
+    push(client, "owox", call_event())
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line]
     assert [(line["severity"], line["outcome"]) for line in lines] == [
         ("INFO", "sent"),
         ("WARNING", "retry"),
         ("WARNING", "dead_lettered"),
+        ("INFO", "duplicate"),
     ]
     assert all(isinstance(line["message"], str) and line["message"] for line in lines)
 
@@ -372,6 +377,7 @@ def test_logs_never_contain_the_phone_number(
     push(client, "owox", call_event())
     push(client, "ua", call_event())
     collector.fail_next(400)
+    push(client, "owox", call_event(call_id="fn-dispatch-2"))
     push(client, "owox", call_event())
     captured = capsys.readouterr()
     for phone in ("5550123", "5550188"):
@@ -420,3 +426,115 @@ def test_dead_letter_publish_failure_is_a_503_so_the_event_is_not_lost(
     response = push(client, "owox", call_event())
     assert response.status_code == 503
     assert response.get_json()["error"] == "publish_failed"
+
+
+# --- the delivery ledger: an event reaching dispatch twice is sent once -------------------------
+
+
+@pytest.fixture
+def unreachable_ledger(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Firestore refuses every connection; the cached client is remade before and after."""
+    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", f"127.0.0.1:{free_port()}")
+    monkeypatch.setenv("LEDGER_TIMEOUT_SECONDS", "0.5")
+    firestore_client.cache_clear()
+    yield
+    firestore_client.cache_clear()
+
+
+def claim_now(destination: str, event: CallEvent, ago: timedelta = timedelta(0)) -> None:
+    """Another attempt's claim on the delivery, made `ago`."""
+    delivery_ledger(Settings()).claim(destination, event.event_id, datetime.now(UTC) - ago)
+
+
+def test_second_push_of_a_sent_event_is_acked(client: FlaskClient, collector: Collector) -> None:
+    event = call_event()
+    assert push(client, "owox", event).status_code == 204
+    assert push(client, "owox", event).status_code == 204
+
+
+def test_second_push_of_a_sent_event_sends_no_second_hit(
+    client: FlaskClient, collector: Collector
+) -> None:
+    event = call_event()
+    push(client, "owox", event)
+    push(client, "owox", event)
+    assert len(collector.hits()) == 1
+
+
+def test_event_sent_to_one_destination_is_still_sent_to_another(
+    client: FlaskClient, collector: Collector
+) -> None:
+    event = call_event()
+    push(client, "owox", event)
+    assert push(client, "ua", event).status_code == 204
+    assert [hit["path"] for hit in collector.hits()] == [f"/owox/{PROPERTY_ID}", "/collect"]
+
+
+def test_push_while_another_attempt_is_sending_is_a_503(
+    client: FlaskClient, collector: Collector
+) -> None:
+    event = call_event()
+    claim_now("owox", event, ago=timedelta(seconds=30))
+    response = push(client, "owox", event)
+    assert (response.status_code, response.get_json()["error"]) == (503, "delivery_in_flight")
+
+
+def test_push_while_another_attempt_is_sending_sends_nothing(
+    client: FlaskClient, collector: Collector, dead_letters: Spy
+) -> None:
+    event = call_event()
+    claim_now("owox", event)
+    push(client, "owox", event)
+    assert collector.hits() == []
+    assert dead_letters.nothing()
+
+
+def test_claim_of_a_crashed_attempt_is_taken_over_once_its_lease_ran_out(
+    client: FlaskClient, collector: Collector
+) -> None:
+    event = call_event()
+    claim_now("owox", event, ago=timedelta(seconds=121))
+    assert push(client, "owox", event).status_code == 204
+    assert len(collector.hits()) == 1
+
+
+def test_lease_is_the_delivery_lease_setting(make_client: MakeClient, collector: Collector) -> None:
+    client = make_client(DELIVERY_LEASE_SECONDS="10")
+    event = call_event()
+    claim_now("owox", event, ago=timedelta(seconds=11))
+    assert push(client, "owox", event).status_code == 204
+
+
+def test_dead_lettered_event_pushed_again_is_tried_again(
+    client: FlaskClient, collector: Collector, dead_letters: Spy
+) -> None:
+    # Only sends are remembered, so an operator's replay of a dead letter is not swallowed.
+    collector.fail_next(400)
+    event = call_event()
+    push(client, "owox", event)
+    assert push(client, "owox", event).status_code == 204
+    assert [hit["fault"] is None for hit in collector.hits()] == [False, True]
+
+
+def test_with_dedup_off_a_second_push_is_sent_again(
+    make_client: MakeClient, collector: Collector
+) -> None:
+    client = make_client(DEDUP="off")
+    event = call_event()
+    push(client, "owox", event)
+    push(client, "owox", event)
+    assert len(collector.hits()) == 2
+
+
+def test_unreachable_ledger_is_a_503(
+    make_client: MakeClient, collector: Collector, unreachable_ledger: None
+) -> None:
+    response = push(make_client(), "owox", call_event())
+    assert (response.status_code, response.get_json()["error"]) == (503, "ledger_unavailable")
+
+
+def test_unreachable_ledger_sends_nothing(
+    make_client: MakeClient, collector: Collector, unreachable_ledger: None
+) -> None:
+    push(make_client(), "owox", call_event())
+    assert collector.hits() == []
