@@ -100,6 +100,23 @@ class Pipeline:
 
         return self.wait_for_hits(matches, count, timeout_s)
 
+    def outcomes(
+        self, event_id: str, outcome: str, count: int, timeout_s: float = 30
+    ) -> list[dict[str, Any]]:
+        """Poll dispatch's log until `count` lines with this outcome for the event were written."""
+        deadline = time.monotonic() + timeout_s
+        found: list[dict[str, Any]] = []
+        while time.monotonic() < deadline and len(found) < count:
+            time.sleep(0.2)
+            lines = self.stack.log_path("dispatch").read_text(errors="replace").splitlines()
+            records = [json.loads(line) for line in lines if line.startswith("{")]
+            found = [
+                record
+                for record in records
+                if record.get("event_id") == event_id and record.get("outcome") == outcome
+            ]
+        return found
+
     def _pull(
         self, subscription: str, event_id: str, count: int, timeout_s: float
     ) -> list[dict[str, Any]]:

@@ -119,6 +119,22 @@ def test_unauthentic_webhook_gets_401_and_nothing_is_published(
     assert pipeline.published(generic_event_id(call_id), wait_s=2) == []
 
 
+def test_webhook_delivered_twice_gives_each_destination_one_hit(pipeline: Pipeline) -> None:
+    call_id = _call_id()
+    body = json.dumps(sample_call(call_id)).encode()
+    headers = signed_headers(DEV_SECRET, body)
+
+    # A vendor's retry: the very same signed request again, as after a 202 that got lost.
+    responses = [pipeline.post("/generic", body, headers) for _ in range(2)]
+
+    assert [response.status_code for response in responses] == [202, 202]
+    event_id = generic_event_id(call_id)
+    # Both copies were published; count hits once dispatch has seen the second at every destination.
+    assert len(pipeline.outcomes(event_id, "duplicate", count=4)) == 4
+    hits = pipeline.hits_for_event(event_id, 2) + pipeline.ga4_hits_for_event(event_id, 2)
+    assert sorted(hit["destination"] for hit in hits) == ["ga4", "owox", "owox_ga4", "ua"]
+
+
 def test_destination_failing_twice_still_gets_the_hit_exactly_once(pipeline: Pipeline) -> None:
     pipeline.set_fault(status=503, times=2, path_prefix="/owox/")
     call_id = _call_id()
