@@ -33,6 +33,12 @@ resource "google_cloudfunctions2_function" "dispatch" {
 
     environment_variables = merge(local.app_env, {
       THREADS = tostring(var.dispatch_concurrency)
+      # Never send a hit twice: claim each delivery in the ledger first (see firestore.tf).
+      DEDUP                 = "firestore"
+      FIRESTORE_DATABASE    = google_firestore_database.ledger.name
+      DELIVERIES_COLLECTION = local.deliveries_collection
+      # Twice the request timeout: a claim that old belongs to an attempt that is gone.
+      DELIVERY_LEASE_SECONDS = tostring(2 * var.dispatch_timeout_seconds)
     })
 
     dynamic "secret_environment_variables" {
@@ -53,5 +59,6 @@ resource "google_cloudfunctions2_function" "dispatch" {
     google_storage_bucket_iam_member.build_reads_source,
     google_secret_manager_secret_iam_member.dispatch_reads_api_secrets,
     google_secret_manager_secret_version.this,
+    google_project_iam_member.dispatch_uses_ledger,
   ]
 }

@@ -6,6 +6,7 @@
 # | ingest            | secretmanager.secretAccessor      | each enabled webhook secret          |
 # | dispatch          | pubsub.publisher                  | topic call-events-dead-letter        |
 # | dispatch          | secretmanager.secretAccessor      | ga4-api-secret (when ga4 is enabled) |
+# | dispatch          | datastore.user (conditioned)      | the call-bridge Firestore database   |
 # | push invoker      | run.invoker                       | the dispatch Cloud Run service       |
 # | build             | artifactregistry.writer           | the call-bridge-functions repository |
 # | build             | storage.objectViewer              | the source bucket                    |
@@ -16,7 +17,8 @@
 # | Pub/Sub agent     | pubsub.subscriber                 | each push subscription               |
 # | allUsers          | run.invoker                       | the ingest Cloud Run service only    |
 #
-# The runtime identities get no project-level role: Cloud Run collects stdout/stderr logs itself.
+# The runtime identities get no unconditioned project-level role: Cloud Run collects stdout/stderr
+# logs itself, and dispatch's Firestore grant names the one database it may use.
 
 resource "google_service_account" "ingest" {
   account_id   = "call-bridge-ingest"
@@ -79,6 +81,19 @@ resource "google_secret_manager_secret_iam_member" "dispatch_reads_api_secrets" 
   secret_id = google_secret_manager_secret.this[each.key].secret_id
   role      = "roles/secretmanager.secretAccessor"
   member    = google_service_account.dispatch.member
+}
+
+# Firestore has no per-database IAM resource: the grant is made on the project, with a condition
+# that limits it to the ledger database (documents in any other database stay out of reach).
+resource "google_project_iam_member" "dispatch_uses_ledger" {
+  project = var.project_id
+  role    = "roles/datastore.user"
+  member  = google_service_account.dispatch.member
+
+  condition {
+    title      = "call-bridge-ledger-only"
+    expression = "resource.name == \"projects/${var.project_id}/databases/${google_firestore_database.ledger.name}\""
+  }
 }
 
 resource "google_cloud_run_service_iam_member" "push_invokes_dispatch" {

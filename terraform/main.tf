@@ -18,6 +18,10 @@ locals {
   dead_letter_topic_name = "call-events-dead-letter"
   ingest_name            = "ingest"
   dispatch_name          = "dispatch"
+  # The delivery ledger: a named Firestore database and the collection dispatch writes.
+  firestore_database_name = "call-bridge"
+  deliveries_collection   = "deliveries"
+  firestore_location      = var.firestore_location != "" ? var.firestore_location : var.region
 
   project_number = data.google_project.this.number
   pubsub_agent   = "serviceAccount:service-${local.project_number}@gcp-sa-pubsub.iam.gserviceaccount.com"
@@ -60,6 +64,7 @@ resource "google_project_service" "apis" {
     "cloudbuild.googleapis.com",
     "cloudfunctions.googleapis.com",
     "cloudresourcemanager.googleapis.com",
+    "firestore.googleapis.com",
     "iam.googleapis.com",
     "logging.googleapis.com",
     "monitoring.googleapis.com",

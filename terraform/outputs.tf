@@ -48,6 +48,11 @@ output "service_accounts" {
   }
 }
 
+output "delivery_ledger" {
+  description = "Firestore database and collection where dispatch records each hit it sent (kept 35 days)."
+  value       = "${google_firestore_database.ledger.name}/${local.deliveries_collection}"
+}
+
 output "source_object" {
   description = "Content-hashed name of the deployed source archive in the source bucket."
   value       = "gs://${google_storage_bucket.source.name}/${google_storage_bucket_object.source.name}"

@@ -19,6 +19,17 @@ variable "region" {
   }
 }
 
+variable "firestore_location" {
+  type        = string
+  description = "Location of the delivery ledger's Firestore database (call-bridge): a region such as europe-west1, or a multi-region such as eur3 or nam5. Empty: region. Changing it recreates the database."
+  default     = ""
+
+  validation {
+    condition     = var.firestore_location == "" || can(regex("^([a-z]+-[a-z]+[0-9]+|nam[0-9]+|eur[0-9]+)$", var.firestore_location))
+    error_message = "firestore_location must be a region such as europe-west1, a multi-region such as eur3 or nam5, or empty."
+  }
+}
+
 variable "sources" {
   type        = set(string)
   description = "Webhook sources to enable. Each gets a Secret Manager secret WEBHOOK_SECRET_<SOURCE> and a webhook URL; a source not listed answers 404."
@@ -288,8 +299,8 @@ variable "extra_environment_variables" {
   default     = {}
 
   validation {
-    condition     = alltrue([for k in keys(var.extra_environment_variables) : can(regex("^[A-Z][A-Z0-9_]*$", k)) && !startswith(k, "WEBHOOK_SECRET_") && !startswith(k, "GA4_API_SECRET") && k != "THREADS"])
-    error_message = "extra_environment_variables keys must be UPPER_SNAKE_CASE and must not be secrets (WEBHOOK_SECRET_*, GA4_API_SECRET*: use Secret Manager) or THREADS (set from the concurrency variables)."
+    condition     = alltrue([for k in keys(var.extra_environment_variables) : can(regex("^[A-Z][A-Z0-9_]*$", k)) && !startswith(k, "WEBHOOK_SECRET_") && !startswith(k, "GA4_API_SECRET") && !contains(["THREADS", "DEDUP", "FIRESTORE_DATABASE", "DELIVERIES_COLLECTION", "DELIVERY_LEASE_SECONDS"], k)])
+    error_message = "extra_environment_variables keys must be UPPER_SNAKE_CASE and must not be secrets (WEBHOOK_SECRET_*, GA4_API_SECRET*: use Secret Manager), THREADS (set from the concurrency variables) or the delivery ledger's DEDUP, FIRESTORE_DATABASE, DELIVERIES_COLLECTION, DELIVERY_LEASE_SECONDS (set by the module)."
   }
 }
 

@@ -14,6 +14,7 @@ from hcl2 import SerializationOptions
 ROOT = Path(__file__).resolve().parents[2]
 TERRAFORM_DIR = ROOT / "terraform"
 WEBHOOK_FUNCTION = "ingest"  # the one function the internet may call
+DISPATCH_FUNCTION = "dispatch"  # the one function that sends hits, so the one that needs the ledger
 
 Body = dict[str, Any]
 
@@ -23,6 +24,12 @@ _SECRET_NAME = re.compile(r"SECRET|PASSWORD|TOKEN|API_KEY", re.IGNORECASE)
 # `NAME = value` inside an HCL map expression whose NAME looks like a secret (not `=>`/`==`).
 _SECRET_ASSIGNMENT = re.compile(
     r"\b([A-Z0-9_]*(?:SECRET|PASSWORD|TOKEN|API_KEY)[A-Z0-9_]*)\b\s*=(?![=>])"
+)
+# The one shape of project grant a runtime identity may hold: limited to one Firestore database
+# (Firestore has no per-database IAM resource to grant on instead).
+_ONE_DATABASE = re.compile(
+    r'resource\.name == "projects/\$\{var\.project_id\}/databases/'
+    r'\$\{(google_firestore_database\.[a-z0-9_-]+)\.name\}"'
 )
 
 
@@ -224,7 +231,8 @@ def _grants_subscription(grant: Body, name: str) -> bool:
 
 
 def check_function_identities(config: Config) -> list[str]:
-    """Each function runs as a service account of its own, which has no project-wide role."""
+    """Each function runs as a service account of its own, with no project-wide role but one
+    limited to the ledger's Firestore database."""
     functions = config.of_type("google_cloudfunctions2_function")
     if not functions:
         return ["no function is defined"]
@@ -251,11 +259,64 @@ def check_function_identities(config: Config) -> list[str]:
         if account in builders:
             problems.append(f"google_service_account.{account}: both runs and builds functions")
         for grant_name, grant in config.of_type("google_project_iam_member").items():
-            if _target(grant.get("member")) == f"google_service_account.{account}":
+            if _target(grant.get("member")) != f"google_service_account.{account}":
+                continue
+            if _ledger_database(grant) is None:
                 problems.append(
                     f"google_project_iam_member.{grant_name}: gives runtime identity {account}"
                     " a project-wide role"
                 )
+    return problems
+
+
+def _ledger_database(grant: Body) -> str | None:
+    """The database a Firestore grant is limited to by its condition, or None if it is not."""
+    condition = _block(grant, "condition") or {}
+    match = _ONE_DATABASE.fullmatch(str(condition.get("expression", "")))
+    if grant.get("role") != "roles/datastore.user" or match is None:
+        return None
+    return match.group(1)
+
+
+def check_delivery_ledger(config: Config) -> list[str]:
+    """Dispatch claims every delivery in a Firestore ledger it may write, whose entries expire."""
+    where = f"google_cloudfunctions2_function.{DISPATCH_FUNCTION}"
+    dispatch = config.of_type("google_cloudfunctions2_function").get(DISPATCH_FUNCTION)
+    if dispatch is None:
+        return [f"{where}: not defined"]
+    env = _ref((_block(dispatch, "service_config") or {}).get("environment_variables", ""))
+    if not re.search(r'\bDEDUP\s*=\s*"firestore"', env):
+        return [f'{where}: runs without the delivery ledger (DEDUP = "firestore")']
+    database = re.search(r"\bFIRESTORE_DATABASE\s*=\s*(google_firestore_database\.[\w-]+)\.name", env)
+    collection = re.search(r"\bDELIVERIES_COLLECTION\s*=\s*(\S+?)[,}\s]", env)
+    if database is None or collection is None:
+        return [f"{where}: FIRESTORE_DATABASE or DELIVERIES_COLLECTION does not name the ledger"]
+    ledger = database.group(1)
+    problems = []
+    body = config.of_type("google_firestore_database").get(ledger.split(".")[1])
+    if body is None or body.get("type") != "FIRESTORE_NATIVE":
+        problems.append(f"{ledger}: not a Firestore database in Native mode")
+    ttl = [
+        name
+        for name, field in config.of_type("google_firestore_field").items()
+        if _target(field.get("database")) == ledger
+        and _ref(field.get("collection")) == collection.group(1).strip('"')
+        and field.get("field") == "expire_at"
+        and _block(field, "ttl_config") is not None
+    ]
+    if not ttl:
+        problems.append(f"{ledger}: no TTL policy on expire_at, so the ledger grows forever")
+    account = re.fullmatch(
+        r"google_service_account\.(\w+)\.email",
+        _ref((_block(dispatch, "service_config") or {}).get("service_account_email", "")),
+    )
+    grants = [
+        grant
+        for grant in config.of_type("google_project_iam_member").values()
+        if account and _target(grant.get("member")) == f"google_service_account.{account.group(1)}"
+    ]
+    if not any(_ledger_database(grant) == ledger for grant in grants):
+        problems.append(f"{where}: its identity lacks roles/datastore.user on {ledger}")
     return problems
 
 
@@ -346,6 +407,7 @@ CHECKS: tuple[Callable[[Config], list[str]], ...] = (
     check_push_subscriptions,
     check_dead_letter_grants,
     check_function_identities,
+    check_delivery_ledger,
     check_public_access,
     check_no_secret_literals,
     check_threads_match_concurrency,

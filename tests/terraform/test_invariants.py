@@ -168,6 +168,30 @@ BREAKAGES = {
         r'\1{ GA4_API_SECRET = "hunter2" }',
         "var.secret_values: has a literal secret default",
     ),
+    "dispatch without the delivery ledger": Breakage(
+        "dispatch.tf",
+        r'DEDUP( *)= "firestore"',
+        r'DEDUP\1= "off"',
+        "dispatch: runs without the delivery ledger",
+    ),
+    "delivery ledger that never expires": Breakage(
+        "firestore.tf",
+        r"\n  ttl_config \{\}\n",
+        "\n",
+        "no TTL policy on expire_at",
+    ),
+    "dispatch cannot write the delivery ledger": Breakage(
+        "iam.tf",
+        _resource("google_project_iam_member", "dispatch_uses_ledger"),
+        "",
+        "lacks roles/datastore.user on google_firestore_database.ledger",
+    ),
+    "Firestore grant on every database of the project": Breakage(
+        "iam.tf",
+        r'(resource "google_project_iam_member" "dispatch_uses_ledger" \{.*?)\n  condition \{.*?\n  \}\n',
+        r"\1\n",
+        "dispatch_uses_ledger: gives runtime identity dispatch a project-wide role",
+    ),
     "THREADS differs from concurrency": Breakage(
         "dispatch.tf",
         r"THREADS = tostring\(var\.dispatch_concurrency\)",
@@ -232,6 +256,7 @@ def test_values_that_can_be_wrong_are_validated(texts: dict[str, str]) -> None:
         "dispatch_concurrency",
         "dispatch_max_instances",
         "max_delivery_attempts",
+        "firestore_location",
     }
     assert sorted(n for n in must_validate if "validation" not in variables[n]) == []
 
