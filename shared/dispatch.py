@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
-from shared.deliveries import Claim, Ledger, delivery_ledger
+from shared.deliveries import Claim, delivery_ledger
 from shared.destinations import DESTINATIONS, OutboundRequest, prepare, send
 from shared.errors import (
     BadPayload,
@@ -36,11 +36,9 @@ def handle_push(
     now: datetime,
     send_request: Send = send,
     dead_letter: DeadLetter = publish_dead_letter,
-    ledger: Ledger | None = None,
 ) -> Reply:
     """Deliver one pushed message: 204 when sent, already sent or dead-lettered, 503 to retry."""
     started = time.perf_counter()
-    ledger = ledger or delivery_ledger(settings)
     destination = DESTINATIONS.get(destination_name)
     if destination is None:
         error = UnknownDestination(f"no destination named {destination_name!r}"[:200])
@@ -54,14 +52,14 @@ def handle_push(
         return error_reply(error)
     data, attributes = b"", dict[str, str]()
     event_id = None
+    ledger = delivery_ledger(settings)
     claim: Claim | None = None
     try:
         data, attributes = decode_envelope(body)
         event_id = attributes.get("event_id")
         event = _event(data)
         event_id = event.event_id
-        prepare(destination, event, now)
-        request = destination.build(event, settings, now)
+        # First: a copy of an event already sent is a duplicate, however old it is by now.
         claim = ledger.claim(destination_name, event_id, now)
         if claim.already_sent:
             log_outcome(
@@ -72,7 +70,8 @@ def handle_push(
                 destination=destination_name,
             )
             return ACKED
-        status = send_request(request, settings)
+        prepare(destination, event, now)
+        status = send_request(destination.build(event, settings, now), settings)
     except PermanentError as error:
         # Only sends are remembered: a replay of the dead letter, once fixed, may still send.
         if claim:

@@ -46,7 +46,7 @@ resource "google_logging_metric" "ingest_outcomes" {
 
 resource "google_logging_metric" "dispatch_outcomes" {
   name        = "call_bridge_dispatch_outcomes"
-  description = "Dispatch outcomes per destination: sent, retry, dead_lettered or failed, with reason."
+  description = "Dispatch outcomes per destination: sent, duplicate (already sent, not resent), retry, dead_lettered or failed, with reason."
   filter      = local.dispatch_logs
 
   metric_descriptor {
@@ -253,7 +253,7 @@ locals {
   dashboard_tiles = [
     { title = "Calls ingested per minute, by source", filter = "metric.type=\"${local.user_metric}/${google_logging_metric.ingest_outcomes.name}\" AND metric.label.outcome=\"published\"", aligner = "ALIGN_DELTA", reducer = "REDUCE_SUM", group = ["metric.label.source"] },
     { title = "Webhooks rejected (4xx) or failed (503) per minute, by reason", filter = "metric.type=\"${local.user_metric}/${google_logging_metric.ingest_outcomes.name}\" AND metric.label.outcome=one_of(\"rejected\", \"failed\")", aligner = "ALIGN_DELTA", reducer = "REDUCE_SUM", group = ["metric.label.source", "metric.label.outcome", "metric.label.reason"] },
-    { title = "Hits sent per minute, by destination", filter = "metric.type=\"${local.user_metric}/${google_logging_metric.dispatch_outcomes.name}\" AND metric.label.outcome=\"sent\"", aligner = "ALIGN_DELTA", reducer = "REDUCE_SUM", group = ["metric.label.destination"] },
+    { title = "Hits sent, and duplicates not resent, per minute, by destination", filter = "metric.type=\"${local.user_metric}/${google_logging_metric.dispatch_outcomes.name}\" AND metric.label.outcome=one_of(\"sent\", \"duplicate\")", aligner = "ALIGN_DELTA", reducer = "REDUCE_SUM", group = ["metric.label.destination", "metric.label.outcome"] },
     { title = "Retries (503 to Pub/Sub) per minute, by destination", filter = "metric.type=\"${local.user_metric}/${google_logging_metric.dispatch_outcomes.name}\" AND metric.label.outcome=one_of(\"retry\", \"failed\")", aligner = "ALIGN_DELTA", reducer = "REDUCE_SUM", group = ["metric.label.destination", "metric.label.outcome"] },
     { title = "Dead-lettered by dispatch, by destination and reason", filter = "metric.type=\"${local.user_metric}/${google_logging_metric.dispatch_outcomes.name}\" AND metric.label.outcome=\"dead_lettered\"", aligner = "ALIGN_DELTA", reducer = "REDUCE_SUM", group = ["metric.label.destination", "metric.label.reason"] },
     { title = "Dead-lettered by Pub/Sub after max attempts, by subscription", filter = "metric.type=\"pubsub.googleapis.com/subscription/dead_letter_message_count\" AND resource.type=\"pubsub_subscription\"", aligner = "ALIGN_DELTA", reducer = "REDUCE_SUM", group = ["resource.label.subscription_id"] },

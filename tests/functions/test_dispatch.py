@@ -470,6 +470,16 @@ def test_event_sent_to_one_destination_is_still_sent_to_another(
     assert [hit["path"] for hit in collector.hits()] == [f"/owox/{PROPERTY_ID}", "/collect"]
 
 
+def test_copy_of_a_sent_event_that_is_too_old_by_now_is_a_duplicate_not_a_dead_letter(
+    client: FlaskClient, collector: Collector, dead_letters: Spy
+) -> None:
+    event = call_event(ago=timedelta(hours=5))
+    ledger = delivery_ledger(Settings())
+    ledger.mark_sent(ledger.claim("ua", event.event_id, datetime.now(UTC)), datetime.now(UTC))
+    assert push(client, "ua", event).status_code == 204
+    assert dead_letters.nothing()
+
+
 def test_push_while_another_attempt_is_sending_is_a_503(
     client: FlaskClient, collector: Collector
 ) -> None:
