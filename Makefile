@@ -33,7 +33,7 @@ demo: $(STAMP)
 test: lint types tf-check pytest
 
 check-tools:
-	@command -v gcloud >/dev/null || { echo "gcloud CLI not found: the Pub/Sub emulator comes with it (component pubsub-emulator)"; exit 1; }
+	@command -v gcloud >/dev/null || { echo "gcloud CLI not found: the Pub/Sub and Firestore emulators come with it (components pubsub-emulator, cloud-firestore-emulator)"; exit 1; }
 	@command -v java >/dev/null || { echo "java not found: the Pub/Sub emulator needs a Java runtime (17+)"; exit 1; }
 
 lint: $(STAMP)

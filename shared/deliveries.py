@@ -19,24 +19,12 @@ from google.api_core import exceptions as api_exceptions
 from google.api_core import retry as api_retry
 from google.cloud import firestore
 
-from shared.errors import RetryableError
+from shared.errors import DeliveryInFlight, LedgerUnavailable
 from shared.settings import Settings
 
 # Longer than anything can bring an event back: the dead-letter hold keeps it 31 days for replay.
 KEEP_FOR = timedelta(days=35)
 SENDING, SENT = "sending", "sent"
-
-
-class DeliveryInFlight(RetryableError):
-    """Retry: another attempt holds a live claim on this event for this destination."""
-
-    reason = "delivery_in_flight"
-
-
-class LedgerUnavailable(RetryableError):
-    """Retry: the delivery ledger did not answer, and a hit is never sent without it."""
-
-    reason = "ledger_unavailable"
 
 
 @dataclass(frozen=True)

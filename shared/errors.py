@@ -135,6 +135,18 @@ class PublishFailed(RetryableError):
     reason = "publish_failed"
 
 
+class DeliveryInFlight(RetryableError):
+    """Retry: another attempt holds a live claim on this event for this destination."""
+
+    reason = "delivery_in_flight"
+
+
+class LedgerUnavailable(RetryableError):
+    """Retry: the delivery ledger did not answer, and a hit is never sent without it."""
+
+    reason = "ledger_unavailable"
+
+
 class ConfigError(Exception):
     """Fix the deployment: one or more environment variables are missing or invalid."""
 

@@ -115,7 +115,7 @@ def macro(calls: int, concurrency: int) -> None:
     print(f"  delivered: {len(hits)} of {2 * calls} hits in {delivered_seconds:.1f} s")
     if handling:
         print(
-            f"  dispatch per hit ms (decode, build, validate, send): p50 {_pct(handling, 50):7.1f}"
+            f"  dispatch per hit ms (ledger, build, validate, send): p50 {_pct(handling, 50):7.1f}"
             f"  p95 {_pct(handling, 95):7.1f}"
         )
     if delays:

@@ -8,13 +8,8 @@ from typing import Any
 import pytest
 from google.cloud import firestore
 
-from shared.deliveries import (
-    Claim,
-    DeliveryInFlight,
-    Ledger,
-    LedgerUnavailable,
-    delivery_ledger,
-)
+from shared.deliveries import Claim, Ledger, delivery_ledger
+from shared.errors import DeliveryInFlight, LedgerUnavailable
 from shared.settings import Settings
 from tools.stack import Stack, free_port
 
