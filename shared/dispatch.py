@@ -79,6 +79,7 @@ def handle_push(
         # An undecodable envelope is kept whole, so nothing of it is lost for inspection.
         return _dead_letter(
             data or body,
+            attributes,
             destination_name,
             event_id,
             error.reason,
@@ -137,6 +138,7 @@ def decode_envelope(body: bytes) -> tuple[bytes, dict[str, str]]:
 
 def _dead_letter(
     data: bytes,
+    original: Mapping[str, str],
     destination: str,
     event_id: str | None,
     reason: str,
@@ -144,7 +146,8 @@ def _dead_letter(
     settings: Settings,
     dead_letter: DeadLetter,
 ) -> Reply:
-    attributes = {"reason": reason, "destination": destination, "detail": detail[:1024]}
+    # The message's own attributes travel along, so a replay republishes it as ingest did.
+    attributes = {**original, "reason": reason, "destination": destination, "detail": detail[:1024]}
     if event_id:
         attributes["event_id"] = event_id
     try:

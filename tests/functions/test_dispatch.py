@@ -196,7 +196,15 @@ def expected_hit(event: CallEvent, hit: Hit, *, tel: bool) -> Hit:
 
 
 def dead_letter_attributes(reason: str, destination: str, event_id: str, detail: str) -> Hit:
-    return {"reason": reason, "destination": destination, "detail": detail, "event_id": event_id}
+    """What `push` sent along, plus why and where the event was dead-lettered."""
+    return {
+        "source": "generic",
+        "status": "answered",
+        "reason": reason,
+        "destination": destination,
+        "detail": detail,
+        "event_id": event_id,
+    }
 
 
 def test_call_pushed_to_owox_is_sent_and_acked(client: FlaskClient, collector: Collector) -> None:
