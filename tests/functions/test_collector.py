@@ -10,15 +10,11 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+from tests.hits import CALL_HIT, CALL_HIT_PARAMS, OWOX_CALL_HIT
 from tools.collector import GIF, create_app
 
-HIT = (
-    "v=1&tid=UA-12345678-1&cid=1760224793.1424413995&t=event&ec=call&ea=answered&el=callrail"
-    "&ev=187&qt=5000&cs=google&cm=cpc&cn=fall_storm_2024&gclid=EAIaIQobChMIdemo0001"
-    "&dl=https%3A%2F%2Fwww.example.com%2Froof-repair&uip=203.0.113.7&ua=Mozilla%2F5.0"
-    "&ds=call%20center&z=8f3a2c"
-)
-OWOX_HIT = HIT + "&tel=%2B12015550123"
+HIT = CALL_HIT
+OWOX_HIT = OWOX_CALL_HIT
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 FORM = "application/x-www-form-urlencoded"
 GA4_QUERY = "?measurement_id=G-ABC123XYZ&api_secret=s3cr3t"
@@ -80,26 +76,7 @@ def test_collect_post_is_recorded_with_its_parsed_parameters(client: FlaskClient
             "query": "",
             "headers": {"User-Agent": "bridge/1.0", "Content-Type": FORM},
             "body": HIT,
-            "params": {
-                "v": "1",
-                "tid": "UA-12345678-1",
-                "cid": "1760224793.1424413995",
-                "t": "event",
-                "ec": "call",
-                "ea": "answered",
-                "el": "callrail",
-                "ev": "187",
-                "qt": "5000",
-                "cs": "google",
-                "cm": "cpc",
-                "cn": "fall_storm_2024",
-                "gclid": "EAIaIQobChMIdemo0001",
-                "dl": "https://www.example.com/roof-repair",
-                "uip": "203.0.113.7",
-                "ua": "Mozilla/5.0",
-                "ds": "call center",
-                "z": "8f3a2c",
-            },
+            "params": CALL_HIT_PARAMS,
             "target": "google",
             "destination": "ua",
             "valid": True,

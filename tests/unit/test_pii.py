@@ -13,28 +13,10 @@ from hypothesis import strategies as st
 from phonenumbers import PhoneNumber, PhoneNumberFormat, PhoneNumberType
 
 from shared.pii import find_pii
+from tests.hits import CALL_HIT_PARAMS
 
 CALLER = "+12015550123"
-HIT = {
-    "v": "1",
-    "tid": "UA-12345678-1",
-    "cid": "1760224793.1424413995",
-    "t": "event",
-    "ec": "call",
-    "ea": "answered",
-    "el": "callrail",
-    "ev": "187",
-    "qt": "5000",
-    "cs": "google",
-    "cm": "cpc",
-    "cn": "fall_storm_2024",
-    "gclid": "EAIaIQobChMIdemo0001",
-    "dl": "https://www.example.com/roof-repair",
-    "uip": "203.0.113.7",
-    "ua": "Mozilla/5.0",
-    "ds": "call center",
-    "z": "8f3a2c",
-}
+HIT = CALL_HIT_PARAMS
 USER_AGENTS = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/129.0.6668.100 Safari/537.36",

@@ -21,14 +21,10 @@ from shared.validation import (
     validate_ua_hit,
     validate_ua_payload,
 )
+from tests.hits import CALL_HIT, OWOX_CALL_HIT
 
-HIT = (
-    "v=1&tid=UA-12345678-1&cid=1760224793.1424413995&t=event&ec=call&ea=answered&el=callrail"
-    "&ev=187&qt=5000&cs=google&cm=cpc&cn=fall_storm_2024&gclid=EAIaIQobChMIdemo0001"
-    "&dl=https%3A%2F%2Fwww.example.com%2Froof-repair&uip=203.0.113.7&ua=Mozilla%2F5.0"
-    "&ds=call%20center&z=8f3a2c"
-)
-OWOX_HIT = HIT + "&tel=%2B12015550123"
+HIT = CALL_HIT
+OWOX_HIT = OWOX_CALL_HIT
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 NOW_MICROS = int(NOW.timestamp() * 1_000_000)
 
