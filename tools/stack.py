@@ -248,7 +248,11 @@ class Stack:
         )
         if self.record_pids:
             PID_FILE.parent.mkdir(parents=True, exist_ok=True)
-            PID_FILE.write_text(json.dumps([p.pid for p in self.processes.values()]))
+            owner_and_children = {
+                "owner": os.getpid(),
+                "children": [p.pid for p in self.processes.values()],
+            }
+            PID_FILE.write_text(json.dumps(owner_and_children))
 
     def clear_firestore(self, database: str) -> None:
         """Delete every document of a database on the Firestore emulator (its own reset call)."""
@@ -304,11 +308,18 @@ def port_in_use(host: str, port: int) -> bool:
 
 
 def clean_stale_stack() -> None:
-    """Stop what a crashed `make run` left running, saying so."""
+    """Stop what a crashed `make run` left running, saying so.
+
+    Raises StackError when the `make run` that started them is still running.
+    """
     if not PID_FILE.exists():
         return
-    pids = json.loads(PID_FILE.read_text() or "[]")
-    alive = [pid for pid in pids if _alive(pid)]
+    recorded = json.loads(PID_FILE.read_text() or "{}")
+    owner = recorded.get("owner") if isinstance(recorded, dict) else None
+    if isinstance(owner, int) and owner != os.getpid() and _alive(owner):
+        raise StackError(f"`make run` is already running (pid {owner}): stop it with Ctrl-C first")
+    children = recorded.get("children", []) if isinstance(recorded, dict) else []
+    alive = [pid for pid in children if isinstance(pid, int) and _alive(pid)]
     if alive:
         print(f"Stopping {len(alive)} processes left by an earlier `make run` ({alive}).")
         for pid in alive:
@@ -369,10 +380,10 @@ def _interrupts_as_exit() -> Iterator[None]:
 def main() -> int:
     """`make run`: start the stack, print how to use it, wait for Ctrl-C."""
     argparse.ArgumentParser(description=__doc__).parse_args()
-    clean_stale_stack()
     # Children inherit this environment; only the local defaults need the user's value to win.
     overrides = {key: os.environ[key] for key in Stack().function_env() if key in os.environ}
     try:
+        clean_stale_stack()
         stack = Stack(
             ports=Ports.from_env(os.environ),
             env=overrides,
