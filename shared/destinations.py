@@ -40,6 +40,8 @@ from shared.validation import (
 )
 
 Target = Literal["google", "owox"]
+# Google's documented GET limit, and a length common HTTP front ends accept.
+MAX_GET_URL_BYTES = 8000
 
 
 @dataclass(frozen=True)
@@ -66,15 +68,21 @@ class Destination:
 
 
 def build_owox_request(event: CallEvent, settings: Settings, now: datetime) -> OutboundRequest:
-    """OWOX BI's UA access point: `GET {OWOX_ENDPOINT}/{property}?{base hit}&tel=…` (the seed)."""
+    """OWOX BI's UA access point: `GET {OWOX_ENDPOINT}/{property}?{base hit}&tel=…` (the seed).
+
+    A hit too long for a URL is POSTed to the same path instead, as OWOX BI also accepts.
+    """
     base = build_ua_hit(
         event, settings, client_id_for(event, settings.client_id_policy("owox")), now
     )
     hit = owox_hit(base, event.caller)
     query = _checked_payload(hit, "owox", event.phones)
-    return OutboundRequest(
-        "GET", f"{settings.owox_endpoint}/{hit['tid']}?{query}", None, _headers(settings)
-    )
+    url = f"{settings.owox_endpoint}/{hit['tid']}"
+    if len(url) + 1 + len(query) <= MAX_GET_URL_BYTES:
+        return OutboundRequest("GET", f"{url}?{query}", None, _headers(settings))
+    # OWOX BI takes hits up to 16 KB, but few front ends take URLs that long: POST the rest.
+    headers = {**_headers(settings), "Content-Type": "application/x-www-form-urlencoded"}
+    return OutboundRequest("POST", url, query.encode(), headers)
 
 
 def build_ua_request(event: CallEvent, settings: Settings, now: datetime) -> OutboundRequest:

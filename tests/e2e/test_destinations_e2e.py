@@ -124,6 +124,8 @@ def test_hit_over_googles_size_limit_is_dead_lettered_and_owox_still_gets_it(
     hits = pipeline.hits_for_event(event_id, count=1)
     assert [hit["destination"] for hit in hits] == ["owox"]
     assert hits[0]["messages"] == []
+    # Too long for a URL: the same hit, POSTed to the access point's path.
+    assert (hits[0]["method"], hits[0]["params"]["tel"]) == ("POST", "+12015550123")
 
 
 @pytest.mark.parametrize(
