@@ -34,9 +34,9 @@ from shared.validation import (
     VALUE_OUT_OF_BOUNDS,
     ParserMessage,
     ua_payload_limit,
+    ua_size_messages,
     validate_ga4_body,
     validate_ua_hit,
-    validate_ua_payload,
 )
 
 Target = Literal["google", "owox"]
@@ -179,11 +179,10 @@ def send(request: OutboundRequest, settings: Settings) -> int:
 def _checked_payload(hit: Hit, target: Target, phones: tuple[str, ...]) -> str:
     if target == "google":
         guard_pii(hit, phones)
-    errors = [m for m in validate_ua_hit(hit, target) if m.message_type == "ERROR"]
     payload = encode_hit(hit)
-    errors += [
-        m for m in validate_ua_payload(payload.encode(), target) if m.message_type == "ERROR"
-    ]
+    # The hit's rules once, on the dict; the size on the bytes that will be sent.
+    messages = validate_ua_hit(hit, target) + ua_size_messages(len(payload.encode()), target)
+    errors = [m for m in messages if m.message_type == "ERROR"]
     if any(m.message_code == PAYLOAD_TOO_LARGE for m in errors):
         raise HitTooLarge(f"payload over {ua_payload_limit(target)} bytes")
     if errors:

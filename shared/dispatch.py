@@ -6,11 +6,11 @@ import base64
 import binascii
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 
 from shared.deliveries import Claim, delivery_ledger
-from shared.destinations import DESTINATIONS, OutboundRequest, prepare, send
+from shared.destinations import DESTINATIONS, prepare, send
 from shared.errors import (
     BadPayload,
     PermanentError,
@@ -24,8 +24,6 @@ from shared.publish import publish_dead_letter
 from shared.replies import Reply, error_reply
 from shared.settings import Settings
 
-Send = Callable[[OutboundRequest, Settings], int]
-DeadLetter = Callable[[bytes, Mapping[str, str], Settings], str]
 ACKED = Reply(204)
 
 
@@ -34,8 +32,6 @@ def handle_push(
     body: bytes,
     settings: Settings,
     now: datetime,
-    send_request: Send = send,
-    dead_letter: DeadLetter = publish_dead_letter,
 ) -> Reply:
     """Deliver one pushed message: 204 when sent, already sent or dead-lettered, 503 to retry."""
     started = time.perf_counter()
@@ -71,7 +67,7 @@ def handle_push(
             )
             return ACKED
         prepare(destination, event, now)
-        status = send_request(destination.build(event, settings, now), settings)
+        status = send(destination.build(event, settings, now), settings)
     except PermanentError as error:
         # Only sends are remembered: a replay of the dead letter, once fixed, may still send.
         if claim:
@@ -85,7 +81,6 @@ def handle_push(
             error.reason,
             error.detail,
             settings,
-            dead_letter,
         )
     except RetryableError as error:
         if claim:
@@ -144,14 +139,13 @@ def _dead_letter(
     reason: str,
     detail: str,
     settings: Settings,
-    dead_letter: DeadLetter,
 ) -> Reply:
     # The message's own attributes travel along, so a replay republishes it as ingest did.
     attributes = {**original, "reason": reason, "destination": destination, "detail": detail[:1024]}
     if event_id:
         attributes["event_id"] = event_id
     try:
-        dead_letter(data, attributes, settings)
+        publish_dead_letter(data, attributes, settings)
     except RetryableError as error:
         # Acking now would lose the event: let Pub/Sub redeliver until the dead letter lands.
         log_outcome(

@@ -33,17 +33,7 @@ _OUTCOMES = {
 }
 _IN_PROGRESS = frozenset({"queued", "initiated", "ringing", "in-progress"})
 # Our own query parameters on the callback URL (covered by the signature) carry attribution.
-_ATTRIBUTION = (
-    "client_id",
-    "user_id",
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "utm_term",
-    "utm_content",
-    "gclid",
-    "landing_page",
-)
+_ATTRIBUTION = ("client_id", "user_id", *fields.ATTRIBUTION_FIELDS, "landing_page")
 
 
 def sign(auth_token: str, url: str, params: Iterable[tuple[str, str]] = ()) -> str:
