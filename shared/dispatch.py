@@ -55,6 +55,16 @@ def handle_push(
         event_id = attributes.get("event_id")
         event = _event(data)
         event_id = event.event_id
+        if event.spam and not settings.send_spam:
+            log_outcome(
+                "INFO",
+                "call marked as spam by its platform; not sent (SEND_SPAM=true sends it)",
+                outcome="skipped",
+                reason="spam",
+                event_id=event_id,
+                destination=destination_name,
+            )
+            return ACKED
         # First: a copy of an event already sent is a duplicate, however old it is by now.
         claim = ledger.claim(destination_name, event_id, now)
         if claim.already_sent:

@@ -31,6 +31,10 @@ _GA_COOKIE = re.compile(r"^GA\d+\.\d+(?:-\d+)?\.(\d+\.\d+)$", re.IGNORECASE)
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2048)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
 CustomValue = Annotated[str, StringConstraints(max_length=500)] | int | float | bool
+# ISO 4217 alphabetic code, as GA4's `currency` and Google Ads' `currency_code` take it.
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+# A call's value in its currency: finite and non-negative (JSON has no NaN or infinity).
+Money = Annotated[float, Field(ge=0, le=1e12, allow_inf_nan=False)]
 
 
 class CallStatus(StrEnum):
@@ -50,9 +54,14 @@ class Direction(StrEnum):
     OUTBOUND = "outbound"
 
 
-def derive_event_id(source: str, call_id: str, status: str) -> str:
-    """A stable id for (source, call id, status): a vendor's retry yields the same event id."""
-    key = "\x1f".join((source.strip().lower(), call_id.strip(), status.strip().lower()))
+def derive_event_id(source: str, call_id: str) -> str:
+    """A stable id for (source, call id): one real call is one event, however often reported.
+
+    The status is not part of it: a platform that reports one call in several requests (legs,
+    stages, a "call ended" and a "lost call" notification) yields one id, so the delivery
+    ledger treats every later report of the same call as a duplicate.
+    """
+    key = "\x1f".join((source.strip().lower(), call_id.strip()))
     return "ev_" + hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
@@ -74,8 +83,8 @@ class CallEvent(BaseModel):
         StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,128}$"),
         Field(
             description=(
-                "Unique per event and stable across retries; derived from source, call_id and "
-                "status when the sender gives none."
+                "Unique per call and stable across retries; derived from source and call_id "
+                "when the sender gives none, so a second report of the same call is a duplicate."
             )
         ),
     ]
@@ -108,6 +117,21 @@ class CallEvent(BaseModel):
     referrer: Text | None = None
     ip: ShortText | None = None
     user_agent: Text | None = None
+    # Lead signals, as the platform reports them (None: the platform did not say).
+    first_call: bool | None = Field(
+        default=None, description="The caller's first call to this business."
+    )
+    spam: bool | None = Field(
+        default=None, description="The platform marked the call as spam (not sent by default)."
+    )
+    lead_status: ShortText | None = Field(
+        default=None, description="The platform's lead qualification, e.g. `good_lead`."
+    )
+    value: Money | None = Field(default=None, description="The call's value, in `currency`.")
+    currency: Currency | None = Field(default=None, description="ISO 4217 code of `value`.")
+    recording_available: bool | None = Field(
+        default=None, description="The platform recorded the call (the recording never travels)."
+    )
     custom: dict[
         Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,39}$")], CustomValue
     ] = Field(default_factory=dict, max_length=50)
@@ -120,7 +144,7 @@ class CallEvent(BaseModel):
         # Vendors send "" for "unknown"; absent and empty mean the same to every destination.
         data = {key: value for key, value in data.items() if value != ""}
         if not data.get("event_id"):
-            parts = (data.get("source"), data.get("call_id"), data.get("status"))
+            parts = (data.get("source"), data.get("call_id"))
             if all(isinstance(part, str | int) and str(part).strip() for part in parts):
                 data["event_id"] = derive_event_id(*(str(part) for part in parts))
         return data

@@ -8,7 +8,15 @@ from typing import Literal
 
 Severity = Literal["DEBUG", "INFO", "NOTICE", "WARNING", "ERROR", "CRITICAL"]
 Outcome = Literal[
-    "published", "ignored", "rejected", "sent", "duplicate", "retry", "dead_lettered", "failed"
+    "published",
+    "ignored",
+    "rejected",
+    "sent",
+    "skipped",
+    "duplicate",
+    "retry",
+    "dead_lettered",
+    "failed",
 ]
 
 

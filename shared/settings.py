@@ -74,6 +74,8 @@ class Settings:
     # Longer than dispatch's request timeout: only a crashed attempt's claim outlives it.
     delivery_lease_s: float = 120.0
     ledger_timeout_s: float = 5.0
+    # A call the platform marked as spam reaches no destination unless this is on.
+    send_spam: bool = False
 
     def client_id_policy(self, destination: str) -> MissingClientIdPolicy:
         """What a destination does with an event that has no client id."""
@@ -153,6 +155,7 @@ class Settings:
             ledger_timeout_s=read(
                 "LEDGER_TIMEOUT_SECONDS", _positive_float, defaults.ledger_timeout_s
             ),
+            send_spam=read("SEND_SPAM", _flag, defaults.send_spam),
         )
         if problems:
             raise ConfigError(problems)
@@ -271,6 +274,15 @@ def _text(limit: int) -> Callable[[str], str]:
         return raw
 
     return parse
+
+
+def _flag(raw: str) -> bool:
+    word = raw.lower()
+    if word in ("true", "1", "yes", "on"):
+        return True
+    if word in ("false", "0", "no", "off"):
+        return False
+    raise ValueError("expected true or false")
 
 
 def _positive_float(raw: str) -> float:

@@ -147,9 +147,9 @@ class Pipeline:
         return found
 
 
-def generic_event_id(call_id: str, status: str = "answered") -> str:
+def generic_event_id(call_id: str) -> str:
     """The event id ingest derives for a generic call without one."""
-    return derive_event_id("generic", call_id, status)
+    return derive_event_id("generic", call_id)
 
 
 @pytest.fixture(scope="session")

@@ -77,7 +77,7 @@ def test_plain_client_id_is_kept_as_sent() -> None:
 
 def test_event_id_is_derived_from_source_call_id_and_status() -> None:
     event = parse_event(call(), "US")
-    assert event.event_id == derive_event_id("generic", "CA-1001", "answered")
+    assert event.event_id == derive_event_id("generic", "CA-1001")
     assert event.event_id.startswith("ev_")
 
 
@@ -87,10 +87,37 @@ def test_derived_event_id_is_the_same_for_a_retried_webhook() -> None:
     assert first.event_id == retry.event_id
 
 
-def test_derived_event_id_differs_per_status_of_the_same_call() -> None:
+def test_two_reports_of_one_call_share_the_derived_event_id_whatever_their_status() -> None:
+    # One real call is one event: a second report (another leg, stage or notification) of the
+    # same call is a duplicate to the delivery ledger, not a second call.
     answered = parse_event(call(status="answered"), "US")
     missed = parse_event(call(status="missed"), "US")
-    assert answered.event_id != missed.event_id
+    assert answered.event_id == missed.event_id
+
+
+def test_derived_event_ids_differ_per_call_and_per_source() -> None:
+    first = parse_event(call(call_id="CA-1"), "US")
+    second = parse_event(call(call_id="CA-2"), "US")
+    other_source = parse_event(call(call_id="CA-1", source="callrail"), "US")
+    assert len({first.event_id, second.event_id, other_source.event_id}) == 3
+
+
+def test_lead_signals_are_read_and_checked() -> None:
+    event = parse_event(
+        call(first_call=True, spam=False, lead_status="good_lead", value=49.5, currency="USD"),
+        "US",
+    )
+    assert (event.first_call, event.spam, event.lead_status, event.value, event.currency) == (
+        True,
+        False,
+        "good_lead",
+        49.5,
+        "USD",
+    )
+    for field, bad in (("currency", "usd"), ("currency", "US"), ("value", -1)):
+        with pytest.raises(BadPayload) as caught:
+            parse_event(call(**{field: bad}), "US")
+        assert caught.value.field == field
 
 
 def test_given_event_id_is_kept() -> None:
@@ -152,7 +179,7 @@ def test_event_json_leaves_out_absent_fields_and_writes_utc_with_z() -> None:
     event = parse_event(call(started_at="2024-05-01T14:30:00+02:00", duration_s=0), "US")
     assert json.loads(event_to_json(event)) == {
         "schema_version": 1,
-        "event_id": derive_event_id("generic", "CA-1001", "answered"),
+        "event_id": derive_event_id("generic", "CA-1001"),
         "source": "generic",
         "call_id": "CA-1001",
         "status": "answered",
