@@ -1,4 +1,4 @@
-"""Generate the Inputs and Outputs tables of README.md from terraform/*.tf."""
+"""Generate the Inputs and Outputs tables of terraform/README.md from terraform/*.tf."""
 
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ def _cell(text: str) -> str:
 def render(directory: Path) -> str:
     """The Inputs and Outputs markdown tables for the module in `directory`."""
     lines = [
-        "### Inputs",
+        "## Inputs",
         "",
         "| Name | Description | Type | Default | Required |",
         "|------|-------------|------|---------|:--------:|",
@@ -71,7 +71,7 @@ def render(directory: Path) -> str:
             f"| `{_type(body.get('type', 'any'))}` | {default} "
             f"| {'no' if has_default else 'yes'} |"
         )
-    lines += ["", "### Outputs", "", "| Name | Description |", "|------|-------------|"]
+    lines += ["", "## Outputs", "", "| Name | Description |", "|------|-------------|"]
     for name, body in _blocks(directory, "output"):
         lines.append(f"| `{name}` | {_cell(str(body.get('description', '')))} |")
     return "\n".join(lines) + "\n"
@@ -89,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     """Print the tables, or write/check them in a markdown file between the markers."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--terraform", type=Path, default=ROOT / "terraform")
-    parser.add_argument("--doc", type=Path, default=ROOT / "README.md")
+    # The module's own README holds the tables, as the terraform-google-modules repositories do.
+    parser.add_argument("--doc", type=Path, default=ROOT / "terraform" / "README.md")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--write", action="store_true", help="update the tables in --doc")
     mode.add_argument("--check", action="store_true", help="fail when --doc is out of date")

@@ -13,8 +13,8 @@ from tools import tf_docs
 from tools.package import FILE_MODE, ZIP_EPOCH, archive_entries, build_archive
 
 
-def test_deploy_doc_tables_match_the_terraform_module() -> None:
-    document = (ROOT / "README.md").read_text()
+def test_module_readme_tables_match_the_terraform_module() -> None:
+    document = (TERRAFORM_DIR / "README.md").read_text()
     assert tf_docs.replace_section(document, tf_docs.render(TERRAFORM_DIR)) == document
 
 
@@ -27,7 +27,7 @@ def test_doc_check_notices_a_new_variable(tmp_path: Path) -> None:
         'variable "brand_new" {\n  type        = string\n  description = "New."\n}\n'
     )
     document = tmp_path / "README.md"
-    document.write_text((ROOT / "README.md").read_text())
+    document.write_text((TERRAFORM_DIR / "README.md").read_text())
     assert tf_docs.main(["--terraform", str(module), "--doc", str(document), "--check"]) == 1
 
 
