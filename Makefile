@@ -24,10 +24,12 @@ venv: $(STAMP)
 run: $(STAMP) check-tools
 	$(BIN)/python -m tools.stack
 
-## demo: post one signed sample call to the running pipeline (SOURCE=callrail, twilio, … for a platform's)
+## demo: post one signed sample call to the running pipeline (SOURCE=callrail, twilio, … for a
+## platform's; SCENARIO=answered, missed, voicemail, multi-leg, … for one of its call scenarios)
 SOURCE ?= generic
+SCENARIO ?= answered
 demo: $(STAMP)
-	$(BIN)/python -m tools.send_call --source $(SOURCE)
+	$(BIN)/python -m tools.send_call --source $(SOURCE) --scenario $(SCENARIO)
 
 ## test: every check: lint, types, Terraform, then all tests (unit, functions, e2e, terraform)
 test: lint types tf-check pytest

@@ -15,9 +15,9 @@ from typing import Any
 import requests
 
 from shared.sources.generic import sign
+from tools.scenarios import PLATFORMS, scenario_names
+from tools.scenarios import build_requests
 from tools.stack import DEV_SECRET
-from tools.vendor_samples import VENDORS
-from tools.vendor_samples import sample as vendor_sample
 
 
 def sample_call(call_id: str | None = None, **overrides: Any) -> dict[str, Any]:
@@ -62,8 +62,13 @@ def main() -> int:
     parser.add_argument(
         "--source",
         default="generic",
-        choices=["generic", *VENDORS],
-        help="send this platform's sample, signed its own way with the local dev secret",
+        choices=["generic", *PLATFORMS],
+        help="send this platform's requests, signed its own way with the local dev secret",
+    )
+    parser.add_argument(
+        "--scenario",
+        default="answered",
+        help="platforms only: the call to send (answered, missed, voicemail, multi-leg, …)",
     )
     parser.add_argument("--secret", default=os.environ.get("WEBHOOK_SECRET_GENERIC", DEV_SECRET))
     parser.add_argument("--file", help="generic only: send this JSON file instead of the sample")
@@ -75,17 +80,31 @@ def main() -> int:
             f"{args.base_url}/generic", data=body, headers=signed_headers(secret, body), timeout=15
         )
     else:
-        started = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=2)
-        request = vendor_sample(args.source, started, base_url=args.base_url, now=datetime.now(UTC))
+        return _send_scenario(args.source, args.scenario, args.base_url)
+    print(response.status_code, response.text.strip())
+    return 0 if response.ok else 1
+
+
+def _send_scenario(source: str, scenario: str, base_url: str) -> int:
+    """Post a platform scenario's requests in order, printing what each one was answered."""
+    if scenario not in scenario_names(source):
+        known = ", ".join(scenario_names(source))
+        print(f"{source} has no scenario {scenario!r}; known: {known}", file=sys.stderr)
+        return 2
+    started = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=2)
+    sequence = build_requests(source, scenario, started, base_url, datetime.now(UTC))
+    failed = False
+    for request in sequence:
         response = requests.request(
             request.method,
-            f"{args.base_url}{request.target}",
+            f"{base_url}{request.target}",
             data=request.body,
             headers=request.headers,
             timeout=15,
         )
-    print(response.status_code, response.text.strip())
-    return 0 if response.ok else 1
+        print(f"{request.method} {request.path} → {response.status_code} {response.text.strip()}")
+        failed = failed or not response.ok
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

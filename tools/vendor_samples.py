@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.events import CallEvent
-from tools.scenarios import expected_events, requests
+from tools.scenarios import build_requests, expected_events
 from tools.scenarios.common import SECRETS, TIMEZONES, Sample, dev_environment
 
 VENDORS = tuple(SECRETS)
@@ -29,7 +29,7 @@ def sample(
     source: str, started: datetime, base_url: str = "https://hooks.example.com", now: Any = None
 ) -> Sample:
     """The vendor's signed sample for a call that started at `started` (UTC, whole seconds)."""
-    return requests(source, "answered", started, base_url, now)[-1]
+    return build_requests(source, "answered", started, base_url, now)[-1]
 
 
 def expected_event(source: str, started: datetime) -> CallEvent:

@@ -15,6 +15,7 @@ from google.cloud import pubsub_v1
 
 from shared.events import derive_event_id
 from shared.hits.ua import cache_buster
+from shared.settings import Settings
 from tests.e2e.samples import E2E_DESTINATIONS, E2E_ENV
 from tools.send_call import signed_headers
 from tools.stack import DEV_SECRET, Ports, Stack
@@ -88,6 +89,14 @@ class Pipeline:
         """Messages ingest published for an event, read from a spy subscription on the topic."""
         return self._pull(SPY_SUBSCRIPTION, event_id, 1, wait_s)
 
+    def all_published(self, wait_s: float) -> list[dict[str, Any]]:
+        """Every message on the spy subscription that arrives within `wait_s` (acked)."""
+        return self._pull(SPY_SUBSCRIPTION, None, 10**6, wait_s)
+
+    def forget_deliveries(self) -> None:
+        """Empty the delivery ledger, so a scenario's fixed call ids are new calls again."""
+        self.stack.clear_firestore(Settings().firestore_database)
+
     def ga4_hits_for_event(self, event_id: str, count: int, timeout_s: float = 30) -> list[Hit]:
         """GA4-format hits (Google's and OWOX BI's) whose event carries this event id."""
 
@@ -118,7 +127,7 @@ class Pipeline:
         return found
 
     def _pull(
-        self, subscription: str, event_id: str, count: int, timeout_s: float
+        self, subscription: str, event_id: str | None, count: int, timeout_s: float
     ) -> list[dict[str, Any]]:
         subscriber = pubsub_v1.SubscriberClient()
         path = subscriber.subscription_path(self.stack.project, subscription)
@@ -138,7 +147,7 @@ class Pipeline:
                     )
                 for received in response.received_messages:
                     attributes = dict(received.message.attributes)
-                    if attributes.get("event_id") == event_id:
+                    if event_id is None or attributes.get("event_id") == event_id:
                         found.append({"data": received.message.data, "attributes": attributes})
                 if len(found) < count:
                     time.sleep(0.3)

@@ -49,7 +49,7 @@ def scenario_names(source: str) -> tuple[str, ...]:
     )
 
 
-def requests(
+def build_requests(
     source: str,
     scenario: str,
     started: datetime,
