@@ -15,8 +15,7 @@ from typing import Any
 import requests
 
 from shared.sources.generic import sign
-from tools.scenarios import PLATFORMS, scenario_names
-from tools.scenarios import build_requests
+from tools.scenarios import PLATFORMS, build_requests, scenario_names
 from tools.stack import DEV_SECRET
 
 

@@ -27,7 +27,9 @@ def test_scenario_publishes_one_event_per_real_call_and_one_hit_per_destination(
 ) -> None:
     started = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
     expected = expected_events(source, scenario, started)
-    sequence = build_requests(source, scenario, started, pipeline.stack.ingest_url, datetime.now(UTC))
+    sequence = build_requests(
+        source, scenario, started, pipeline.stack.ingest_url, datetime.now(UTC)
+    )
     pipeline.forget_deliveries()
     pipeline.all_published(wait_s=0.5)  # what earlier tests left on the spy subscription
 
