@@ -23,6 +23,7 @@ _CUSTOM = {
     "ctClientId": "ct_client_id",
     "sessionId": "ct_session_id",
     "yaClientId": "ya_client_id",
+    "callbackCall": "callback_call",
 }
 
 
@@ -42,12 +43,14 @@ def parse(request: WebhookRequest, settings: Settings) -> Parsed:
 
 def _event_fields(call: dict[str, Any], settings: Settings) -> dict[str, Any]:
     answered = fields.boolean(call.get("successful"), "successful")
-    outbound = fields.boolean(call.get("callbackCall"), "callbackCall")
+    # `callbackCall` marks a call ordered through the site's callback form: Calltouch dials
+    # out, but it is the customer's request, so it stays their inbound call, and
+    # `callerphone` stays the customer's number.
     return {
         "source": NAME,
         "call_id": fields.text(call.get("callId"), "callId"),
         "status": CallStatus.ANSWERED if answered else CallStatus.MISSED,
-        "direction": "outbound" if outbound else "inbound",
+        "direction": "inbound",
         "started_at": fields.instant(
             fields.first(call, "timestamp", "callTime", "date"),
             "timestamp",
@@ -64,5 +67,20 @@ def _event_fields(call: dict[str, Any], settings: Settings) -> dict[str, Any]:
         **fields.attribution(call),
         "landing_page": fields.text(call.get("url"), "url"),
         "referrer": fields.text(call.get("ref"), "ref"),
+        "first_call": fields.boolean(call.get("uniqueCall"), "uniqueCall"),
+        "lead_status": _lead_status(call),
         "custom": fields.custom(call, _CUSTOM),
     }
+
+
+def _lead_status(call: dict[str, Any]) -> str | None:
+    """Calltouch's qualification: a target call, and a unique target one (first of its kind).
+
+    None when neither flag was sent: the user did not ask for them.
+    """
+    if fields.boolean(call.get("uniqTargetCall"), "uniqTargetCall"):
+        return "unique_target"
+    target = fields.boolean(call.get("targetCall"), "targetCall")
+    if target is None:
+        return None
+    return "target" if target else "not_target"
