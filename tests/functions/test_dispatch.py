@@ -556,3 +556,33 @@ def test_unreachable_ledger_sends_nothing(
 ) -> None:
     push(make_client(), "owox", call_event())
     assert collector.hits() == []
+
+
+def test_call_marked_as_spam_is_acked_and_sent_nowhere(
+    client: FlaskClient, collector: Collector, dead_letters: Spy, capsys: pytest.CaptureFixture[str]
+) -> None:
+    event = call_event(spam=True)
+    for destination in ("owox", "ua"):
+        assert push(client, destination, event).status_code == 204
+    assert collector.hits() == []
+    assert dead_letters.pull(timeout_s=2) == []
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line]
+    assert [(line["outcome"], line["reason"], line["destination"]) for line in lines] == [
+        ("skipped", "spam", "owox"),
+        ("skipped", "spam", "ua"),
+    ]
+
+
+def test_call_marked_as_spam_is_sent_when_send_spam_is_on(
+    make_client: MakeClient, collector: Collector
+) -> None:
+    client = make_client(SEND_SPAM="true")
+    assert push(client, "owox", call_event(spam=True)).status_code == 204
+    assert len(collector.hits()) == 1
+
+
+def test_call_the_platform_says_is_not_spam_is_sent(
+    client: FlaskClient, collector: Collector
+) -> None:
+    assert push(client, "owox", call_event(spam=False)).status_code == 204
+    assert len(collector.hits()) == 1
