@@ -197,9 +197,19 @@ def test_uis_notification_on_another_path_is_acknowledged() -> None:
 
 
 def test_uis_call_ended_with_no_talk_time_is_missed() -> None:
-    event = uis.parse(_json_request("uis", {"talk_duration": "0"}), SETTINGS).events[0]
+    event = uis.parse(_json_request("uis", {"talk_time_duration": 0}), SETTINGS).events[0]
 
-    assert event.status == "missed"
+    assert (event.status, event.talk_s) == ("missed", 0)
+
+
+def test_uis_call_ended_without_talk_time_variable_publishes_nothing() -> None:
+    original = json.loads(sample("uis", STARTED).body)
+    del original["talk_time_duration"]
+    request = sample("uis", STARTED).with_body(json.dumps(original).encode()).request(NOW)
+
+    parsed = uis.parse(request, SETTINGS)
+
+    assert (parsed.events, parsed.note) == ([], uis._MISSING_TALK_TIME)
 
 
 def _calltouch_request(change: str) -> WebhookRequest:
