@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
+# A sender's key is echoed in an error only when it reads as a field name: a plain identifier
+# with too few digits to spell a phone number, and no `@` or `+` to spell an e-mail or E.164.
+_ECHOABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+_MAX_ECHOED_DIGITS = 4
+
 
 class PipelineError(Exception):
     """Base of every error the pipeline raises on purpose."""
@@ -37,6 +44,23 @@ class BadPayload(PermanentError):
     def __init__(self, detail: str, field: str | None = None) -> None:
         super().__init__(detail)
         self.field = field
+
+
+def echoable(name: str) -> bool:
+    """Whether a sender-chosen field name may appear in a reply or a log without leaking PII."""
+    digits = sum(character.isdigit() for character in name)
+    return _ECHOABLE_NAME.fullmatch(name) is not None and digits <= _MAX_ECHOED_DIGITS
+
+
+def position_label(name: str, names: object) -> str:
+    """`name` if echoable, else its position among the sender's `names` ("#2", counted from 0)."""
+    if echoable(name):
+        return name
+    if isinstance(names, dict | list | tuple):
+        keys = [str(key) for key in names]
+        if name in keys:
+            return f"#{keys.index(name)}"
+    return "#?"
 
 
 class UnknownSource(PermanentError):

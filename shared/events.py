@@ -20,7 +20,7 @@ from pydantic import (
     model_validator,
 )
 
-from shared.errors import BadPayload
+from shared.errors import BadPayload, position_label
 from shared.phones import to_e164
 
 SCHEMA_VERSION: Literal[1] = 1
@@ -30,7 +30,9 @@ _GA_COOKIE = re.compile(r"^GA\d+\.\d+(?:-\d+)?\.(\d+\.\d+)$", re.IGNORECASE)
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2048)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
-CustomValue = Annotated[str, StringConstraints(max_length=500)] | int | float | bool
+# Finite only: JSON has no infinity, so `1e400` would be published as null and never decode.
+FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
+CustomValue = Annotated[str, StringConstraints(max_length=500)] | int | FiniteFloat | bool
 # ISO 4217 alphabetic code, as GA4's `currency` and Google Ads' `currency_code` take it.
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 # A call's value in its currency: finite and non-negative (JSON has no NaN or infinity).
@@ -190,7 +192,7 @@ def parse_event(data: Any, default_region: str) -> CallEvent:
     try:
         return CallEvent.model_validate(data, context={"default_region": default_region})
     except ValidationError as error:
-        raise _bad_payload(error) from None
+        raise _bad_payload(error, data) from None
 
 
 def event_from_json(raw: bytes | str) -> CallEvent:
@@ -215,18 +217,33 @@ def call_event_json_schema() -> dict[str, Any]:
     return schema
 
 
-def _bad_payload(error: ValidationError) -> BadPayload:
-    first = error.errors(include_url=False, include_input=False)[0]
-    # An unknown key is the sender's text and could be anything, a phone number included:
-    # name it only when it looks like a field name.
-    parts = [str(part) for part in first["loc"]]
-    if first["type"] == "extra_forbidden" and not re.fullmatch(
-        r"[A-Za-z_][A-Za-z0-9_]{0,63}", parts[-1]
-    ):
-        parts[-1] = "(unknown field)"
+def _bad_payload(error: ValidationError, data: Any = None) -> BadPayload:
+    errors = error.errors(include_url=False, include_input=False)
+    # A union reports every member's complaint; a non-finite number is the one that explains.
+    first = next((e for e in errors if e["type"] == "finite_number"), errors[0])
+    parts = _location(first["loc"], first["type"], data)
     field = ".".join(parts) or None
     # Pydantic's message never echoes the input value, so no phone number reaches a response.
     return BadPayload(f"{field or 'body'}: {first['msg']}", field=field)
+
+
+# Tags pydantic appends to a location for the member of a union or a dict key; not fields.
+_UNION_TAGS = frozenset({"constrained-str", "str", "int", "float", "bool", "[key]"})
+
+
+def _location(loc: tuple[int | str, ...], kind: str, data: Any) -> list[str]:
+    """The error's location, with a sender-chosen key that could be PII named by its position.
+
+    Keys of `custom` and unknown keys are the sender's text, a phone number included.
+    """
+    parts = [str(part) for part in loc]
+    if len(parts) > 1 and parts[0] == "custom":
+        custom = data.get("custom") if isinstance(data, dict) else None
+        parts = ["custom", position_label(parts[1], custom), *parts[2:]]
+    elif parts and kind == "extra_forbidden":
+        label = position_label(parts[-1], data)
+        parts[-1] = label if label == parts[-1] else f"(unknown field {label})"
+    return [part for part in parts if part not in _UNION_TAGS]
 
 
 def utc_now() -> datetime:

@@ -23,6 +23,7 @@ _CUSTOM_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,39}$")
 _CUSTOM_TEXT_MAX = 500
 # Unix times above this are milliseconds (1e11 s is the year 5138).
 _MILLISECONDS_FROM = 10**11
+_LARGEST_WHOLE = 2**53
 _EARLIEST_YEAR = 1970
 _LATEST_YEAR = 2999
 
@@ -69,6 +70,9 @@ def integer(value: Any, name: str) -> int | None:
     if isinstance(value, bool):
         raise BadPayload(f"{name}: expected a whole number", field=name)
     if isinstance(value, int):
+        # A 400-digit "number" is no time or duration; past 2**53 a float cannot even hold it.
+        if abs(value) > _LARGEST_WHOLE:
+            raise BadPayload(f"{name}: number out of range", field=name)
         return value
     try:
         number = float(value.strip()) if isinstance(value, str) else float(value)
@@ -102,7 +106,7 @@ def instant(value: Any, name: str, zone: tzinfo) -> datetime | None:
     if isinstance(value, bool):
         raise BadPayload(f"{name}: expected a date and time", field=name)
     if isinstance(value, int | float) or (isinstance(value, str) and _is_number(value)):
-        return _from_unix(float(value), name)
+        return _from_unix(value, name)
     if not isinstance(value, str):
         raise BadPayload(f"{name}: expected a date and time", field=name)
     moment = _parse_text(value.strip())
@@ -155,7 +159,11 @@ def _is_number(value: str) -> bool:
     return re.fullmatch(r"\s*\d{9,14}(\.\d+)?\s*", value) is not None
 
 
-def _from_unix(seconds: float, name: str) -> datetime:
+def _from_unix(value: int | float | str, name: str) -> datetime:
+    try:
+        seconds = float(value)
+    except OverflowError:  # an int too large for a float
+        raise BadPayload(f"{name}: not a Unix time", field=name) from None
     if not math.isfinite(seconds) or seconds <= 0:
         raise BadPayload(f"{name}: not a Unix time", field=name)
     if seconds >= _MILLISECONDS_FROM:

@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlencode
 from zoneinfo import ZoneInfo
 
 import jwt
@@ -24,12 +24,12 @@ from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request, Response
 
 from shared.errors import PublishFailed
-from shared.events import CallEvent
+from shared.events import CallEvent, event_from_json, event_to_json
 from shared.ingest import handle_webhook
 from shared.replies import Reply
 from shared.settings import Settings
-from shared.sources import SOURCES, callrail, generic
-from tools.vendor_samples import SECRETS, TIMEZONES
+from shared.sources import SOURCES, callrail, generic, twilio
+from tools.vendor_samples import SECRETS, TIMEZONES, VENDORS, Sample, sample
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -252,3 +252,120 @@ def test_ingest_answers_as_its_openapi_document_says(case: Any) -> None:
             response_schema_conformance,
         ]
     )
+
+
+# Numbers no float holds, written as JSON number tokens: json.dumps cannot spell `1e400`.
+HOSTILE_NUMBERS = ("1e400", "-1e400", "1" + "0" * 400, "-" + "9" * 401, "1e-400", "4" * 20)
+HOSTILE_TEXT = (
+    "1e400",
+    "9" * 401,
+    "-1",
+    "0",
+    "NaN",
+    "Infinity",
+    "9999-12-31T23:59:59+14:00",
+    "0001-01-01T00:00:00-14:00",
+    "\u0000",
+    "+12015550123",
+)
+_TOKEN = "\u241e{}\u241e"  # a marker string swapped for a raw number token after encoding
+
+
+def _leaves(value: Any, path: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
+    if isinstance(value, dict):
+        return [leaf for key, item in value.items() for leaf in _leaves(item, (*path, key))]
+    if isinstance(value, list):
+        return [leaf for index, item in enumerate(value) for leaf in _leaves(item, (*path, index))]
+    return [path]
+
+
+def _replaced(document: Any, path: tuple[str | int, ...], value: Any) -> Any:
+    if not path:
+        return value
+    head, rest = path[0], path[1:]
+    if isinstance(document, dict):
+        return {**document, head: _replaced(document[head], rest, value)}
+    items = list(document)
+    items[int(head)] = _replaced(items[int(head)], rest, value)
+    return items
+
+
+def _json_with_tokens(document: Any) -> bytes:
+    text = json.dumps(document)
+    for index, token in enumerate(HOSTILE_NUMBERS):
+        text = text.replace(json.dumps(_TOKEN.format(index)), token)
+    return text.encode()
+
+
+hostile_values = (
+    st.sampled_from([_TOKEN.format(index) for index in range(len(HOSTILE_NUMBERS))])
+    | st.sampled_from(HOSTILE_TEXT)
+    | st.integers(-(10**30), 10**30)
+    | json_values
+)
+
+
+def _resigned(vendor_sample: Sample, body: bytes) -> Sample:
+    """The sample with another body, signed again the way its platform signs."""
+    if vendor_sample.source == "callrail":
+        return vendor_sample.with_body(body).with_header(
+            "Signature", callrail.sign(SECRETS["callrail"], body)
+        )
+    return vendor_sample.with_body(body)
+
+
+@st.composite
+def hostile_vendor_samples(draw: st.DrawFn) -> Sample:
+    """A platform's real sample, correctly signed, with one of its fields made hostile."""
+    vendor = draw(st.sampled_from(VENDORS))
+    base = sample(vendor, NOW.replace(second=0), "http://localhost", NOW)
+    value = draw(hostile_values)
+    if vendor == "dialpad":
+        claims = jwt.decode(base.body, options={"verify_signature": False})
+        path = draw(st.sampled_from([p for p in _leaves(claims) if p[0] not in ("iat", "exp")]))
+        claims = json.loads(_json_with_tokens(_replaced(claims, path, value)))
+        return base.with_body(jwt.encode(claims, SECRETS["dialpad"], algorithm="HS256").encode())
+    if vendor in ("twilio", "calltouch"):
+        text = value if isinstance(value, str) else json.dumps(value)
+        text = HOSTILE_NUMBERS[int(text[1])] if text.startswith("\u241e") else text
+        return _hostile_form(draw, base, text)
+    document = json.loads(base.body)
+    path = draw(st.sampled_from(_leaves(document)))
+    if path == ("token",):  # Aircall's signature is its token
+        path = ("data", "started_at")
+    return _resigned(base, _json_with_tokens(_replaced(document, path, value)))
+
+
+def _hostile_form(draw: st.DrawFn, base: Sample, text: str) -> Sample:
+    fields = dict(parse_qsl(base.body.decode() if base.body else base.query, True))
+    name = draw(st.sampled_from(sorted(name for name in fields if name != "token")))
+    fields[name] = text
+    if base.source == "calltouch":
+        return base.with_query(urlencode(fields))
+    body = urlencode(fields).encode()
+    signature = twilio.sign(SECRETS["twilio"], "http://localhost" + base.target, fields.items())
+    return base.with_body(body).with_header("X-Twilio-Signature", signature)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(hostile=hostile_vendor_samples())
+def test_platform_sample_with_a_hostile_field_is_a_4xx_or_an_event_dispatch_can_read(
+    hostile: Sample,
+) -> None:
+    publish = Recorder()
+
+    reply = _handle(
+        hostile.method,
+        hostile.path,
+        hostile.query,
+        list(hostile.headers.items()),
+        hostile.body,
+        publish,
+    )
+
+    _assert_safe(reply, publish)
+    if reply.status >= 400:
+        # A refusal names fields, never values: the samples' phones never come back.
+        assert "555" not in json.dumps(reply.body)
+    for event in publish.events:
+        assert event_from_json(event_to_json(event)) == event
