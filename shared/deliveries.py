@@ -1,4 +1,4 @@
-"""The delivery ledger: one Firestore document per (destination, event id) a hit was sent for.
+"""The delivery ledger: one Firestore document per (destination, source, event id) sent.
 
 A hit is not idempotent, and the same event reaches dispatch more than once (vendor retries,
 Pub/Sub redeliveries). Before sending, dispatch claims the pair with an atomic create; a pair
@@ -46,13 +46,17 @@ class Ledger:
     lease: timedelta
     timeout_s: float
 
-    def claim(self, destination: str, event_id: str, now: datetime) -> Claim:
-        """Claim the delivery, or learn that it was already sent.
+    def claim(
+        self, destination: str, event_id: str, now: datetime, source: str | None = None
+    ) -> Claim:
+        """Claim the delivery of `source`'s event, or learn that it was already sent.
 
-        Raises DeliveryInFlight while another attempt's claim is younger than the lease, and
+        Pass the event's source: without it the key is the legacy `{destination}:{event_id}`,
+        which a generic sender choosing another platform's event id can squat. Raises
+        DeliveryInFlight while another attempt's claim is younger than the lease, and
         LedgerUnavailable when Firestore does not answer in time.
         """
-        document_id = f"{destination}:{event_id}"
+        document_id = delivery_key(destination, event_id, source)
         if self.client is None:
             return Claim(document_id)
         document = self.client.collection(self.collection).document(document_id)
@@ -118,6 +122,16 @@ class Ledger:
             api_retry.if_transient_error, initial=0.05, maximum=1.0, timeout=self.timeout_s
         )
         return {"retry": retry, "timeout": self.timeout_s}
+
+
+def delivery_key(destination: str, event_id: str, source: str | None = None) -> str:
+    """The ledger document id: `{destination}:{source}:{event_id}`.
+
+    The source is part of it because the generic source takes any `event_id` its sender
+    chooses: keyed by id alone, a generic call carrying the id Twilio's call derives would make
+    the real Twilio call a duplicate. A platform's own retries keep their key, so still dedup.
+    """
+    return f"{destination}:{source}:{event_id}" if source else f"{destination}:{event_id}"
 
 
 def delivery_ledger(settings: Settings) -> Ledger:

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
-from shared.errors import BadPayload
+from shared.errors import BadPayload, position_label
 from shared.sources.base import WebhookRequest
 
 # Vendor call payloads are shallow and small; anything deeper or wider is hostile or broken.
@@ -71,7 +71,9 @@ def single_values(pairs: list[tuple[str, str]], what: str = "body") -> dict[str,
     fields: dict[str, str] = {}
     for name, value in pairs:
         if fields.get(name, value) != value:
-            raise BadPayload(f"{what}: field sent twice with different values", field=name)
+            # The name is the sender's text: echoed only when it cannot hold a phone number.
+            label = position_label(name, list(fields))
+            raise BadPayload(f"{what}: field {label} sent twice with different values", field=label)
         fields[name] = value
     return fields
 

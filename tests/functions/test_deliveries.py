@@ -8,13 +8,14 @@ from typing import Any
 import pytest
 from google.cloud import firestore
 
-from shared.deliveries import Claim, Ledger, delivery_ledger
+from shared.deliveries import KEEP_FOR, Claim, Ledger, delivery_ledger
 from shared.errors import DeliveryInFlight, LedgerUnavailable
+from shared.events import derive_event_id
 from shared.settings import Settings
 from tools.stack import Stack, free_port
 
 NOW = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
-LEASE = timedelta(seconds=120)
+LEASE = timedelta(seconds=Settings().delivery_lease_s)
 EVENT = "ev_0123456789abcdef0123456789abcdef"
 
 
@@ -152,3 +153,32 @@ def test_mark_sent_without_firestore_reports_it_was_not_recorded(unreachable: Le
 
 def test_release_without_firestore_does_not_raise(unreachable: Ledger) -> None:
     unreachable.release(Claim(f"owox:{EVENT}", update_time=NOW))
+
+
+def test_claim_of_a_sources_event_is_stored_under_destination_source_and_id(
+    ledger: Ledger,
+) -> None:
+    claim = ledger.claim("owox", EVENT, NOW, source="twilio")
+    assert claim.document_id == f"owox:twilio:{EVENT}"
+    assert stored(ledger, f"owox:twilio:{EVENT}") == {
+        "state": "sending",
+        "claimed_at": NOW,
+        "expire_at": NOW + KEEP_FOR,
+    }
+
+
+def test_generic_sender_reusing_another_platforms_event_id_does_not_squat_it(
+    ledger: Ledger,
+) -> None:
+    # The generic source accepts any event_id, including the one Twilio's call derives.
+    squatted = derive_event_id("twilio", "CA3b1f2d9a8c7e6f5d4c3b2a1908f7e6d5")
+    ledger.mark_sent(ledger.claim("ga4", squatted, NOW, source="generic"), NOW)
+    assert ledger.claim("ga4", squatted, NOW, source="twilio").already_sent is False
+
+
+def test_platforms_own_retry_of_a_sent_event_is_still_a_duplicate(ledger: Ledger) -> None:
+    ledger.mark_sent(ledger.claim("ga4", EVENT, NOW, source="twilio"), NOW)
+    later = NOW + timedelta(days=2)
+    assert ledger.claim("ga4", EVENT, later, source="twilio") == Claim(
+        f"ga4:twilio:{EVENT}", already_sent=True
+    )
