@@ -51,23 +51,38 @@ def _event_fields(call: dict[str, Any], settings: Settings) -> dict[str, Any]:
     answered = fields.integer(call.get("answered_at"), "data.answered_at")
     ended = fields.integer(call.get("ended_at"), "data.ended_at")
     number = call.get("number")
-    line = number.get("digits") if isinstance(number, dict) else None
+    # e164_digits is only in webhook events; digits (international format) in both.
+    line = fields.first(number, "e164_digits", "digits") if isinstance(number, dict) else None
     outbound = fields.text(call.get("direction"), "data.direction") == "outbound"
+    status = _status(answered, call)
+    talk_s = ended - answered if answered and ended and ended >= answered else None
     return {
         "source": NAME,
+        # One id for the whole call: ringing several users, transfers and every event of it.
         "call_id": fields.text(call.get("id"), "data.id"),
-        "status": _status(answered, call),
+        "status": status,
         "direction": "outbound" if outbound else "inbound",
         "started_at": fields.instant(started, "data.started_at", UTC),
         "duration_s": fields.integer(call.get("duration"), "data.duration"),
-        "talk_s": ended - answered if answered and ended and ended >= answered else None,
+        "talk_s": talk_s if status is CallStatus.ANSWERED else None,
         # raw_digits is the external party in both directions, in display format.
         "caller": fields.caller_phone(call.get("raw_digits"), "data.raw_digits"),
         "tracking_number": fields.line_phone(line, settings.default_phone_region),
+        "recording_available": _recording_available(call),
     }
 
 
 def _status(answered_at: int | None, call: dict[str, Any]) -> CallStatus:
-    if answered_at:
-        return CallStatus.ANSWERED
-    return CallStatus.VOICEMAIL if call.get("voicemail") else CallStatus.MISSED
+    # `voicemail` is only present when the caller left one; a missed_call_reason (IVR or queue
+    # abandon, closed, no agent) means nobody talked, whatever else the call went through.
+    if fields.text(call.get("voicemail"), "data.voicemail"):
+        return CallStatus.VOICEMAIL
+    if fields.text(call.get("missed_call_reason"), "data.missed_call_reason"):
+        return CallStatus.MISSED
+    return CallStatus.ANSWERED if answered_at else CallStatus.MISSED
+
+
+def _recording_available(call: dict[str, Any]) -> bool | None:
+    # Only the presence of the live-recording URL travels. Without one the call may still get a
+    # recording later (call.comm_assets_generated), so absence means "not known", not False.
+    return True if fields.text(call.get("recording"), "data.recording") else None
