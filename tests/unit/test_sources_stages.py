@@ -93,7 +93,7 @@ def test_ringcentral_ringing_party_is_acknowledged() -> None:
     parsed = ringcentral.parse(_json_request("ringcentral", original), SETTINGS)
 
     assert parsed.events == []
-    assert parsed.note == "status Proceeding is not a call outcome yet"
+    assert parsed.note == "party status Proceeding does not settle the call"
 
 
 def test_ringcentral_missed_call_is_missed() -> None:
