@@ -71,8 +71,10 @@ class Settings:
     dedup: Dedup = "firestore"
     firestore_database: str = "call-bridge"
     deliveries_collection: str = "deliveries"
-    # Longer than dispatch's request timeout: only a crashed attempt's claim outlives it.
-    delivery_lease_s: float = 120.0
+    # Longer than one attempt can live (dispatch's 60 s request timeout) and shorter than the
+    # gap to Pub/Sub's next attempt (120 s minimum backoff): a live attempt keeps its claim, a
+    # crashed one's has lapsed when the event comes back. Terraform sets the same: timeout + 30.
+    delivery_lease_s: float = 90.0
     ledger_timeout_s: float = 5.0
     # A call the platform marked as spam reaches no destination unless this is on.
     send_spam: bool = False

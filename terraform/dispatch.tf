@@ -37,8 +37,8 @@ resource "google_cloudfunctions2_function" "dispatch" {
       DEDUP                 = "firestore"
       FIRESTORE_DATABASE    = google_firestore_database.ledger.name
       DELIVERIES_COLLECTION = local.deliveries_collection
-      # Twice the request timeout: a claim that old belongs to an attempt that is gone.
-      DELIVERY_LEASE_SECONDS = tostring(2 * var.dispatch_timeout_seconds)
+      # Longer than one attempt can live, shorter than the gap to the next (see main.tf).
+      DELIVERY_LEASE_SECONDS = tostring(local.delivery_lease_seconds)
     })
 
     dynamic "secret_environment_variables" {
@@ -58,7 +58,6 @@ resource "google_cloudfunctions2_function" "dispatch" {
     google_artifact_registry_repository_iam_member.build_pushes_images,
     google_storage_bucket_iam_member.build_reads_source,
     google_secret_manager_secret_iam_member.dispatch_reads_api_secrets,
-    google_secret_manager_secret_version.this,
     google_project_iam_member.dispatch_uses_ledger,
   ]
 }

@@ -32,3 +32,20 @@ resource "google_firestore_field" "ledger_ttl" {
   # writes and, at high rates, make a hotspot.
   index_config {}
 }
+
+# Every other field of a delivery (shared/deliveries.py) goes unindexed too: nothing queries the
+# ledger, it only gets documents by id. claimed_at and sent_at grow with time, and Firestore
+# limits writes to a collection with such an indexed field to 500 per second; state has two
+# values. Document ids ("<destination>:<event_id>", event ids being hashes) are spread already.
+resource "google_firestore_field" "ledger_unindexed" {
+  for_each = toset(["state", "claimed_at", "sent_at"])
+
+  project    = var.project_id
+  database   = google_firestore_database.ledger.name
+  collection = local.deliveries_collection
+  field      = each.key
+
+  # An empty index_config is an empty list of indexes: the field is exempt from automatic
+  # indexing (firebase.google.com/docs/reference/firestore/indexes: `indexes: []`).
+  index_config {}
+}

@@ -52,6 +52,5 @@ resource "google_cloudfunctions2_function" "ingest" {
     google_artifact_registry_repository_iam_member.build_pushes_images,
     google_storage_bucket_iam_member.build_reads_source,
     google_secret_manager_secret_iam_member.ingest_reads_webhook_secrets,
-    google_secret_manager_secret_version.this,
   ]
 }

@@ -23,6 +23,14 @@ locals {
   deliveries_collection   = "deliveries"
   firestore_location      = var.firestore_location != "" ? var.firestore_location : var.region
 
+  # One delivery attempt lasts at most dispatch_timeout_seconds (Cloud Run ends the request then).
+  # Pub/Sub must wait longer than that for the answer, or it redelivers while the attempt still
+  # sends; the ledger's lease must outlive a live attempt, yet lapse before the next attempt
+  # (retry_minimum_backoff_seconds > this, checked in variables.tf). docs/deploy.md has the numbers.
+  attempt_margin_seconds = 30
+  ack_deadline_seconds   = var.dispatch_timeout_seconds + local.attempt_margin_seconds
+  delivery_lease_seconds = var.dispatch_timeout_seconds + local.attempt_margin_seconds
+
   project_number = data.google_project.this.number
   pubsub_agent   = "serviceAccount:service-${local.project_number}@gcp-sa-pubsub.iam.gserviceaccount.com"
 

@@ -246,6 +246,226 @@ resource "google_monitoring_alert_policy" "oldest_unacked" {
   depends_on = [google_project_service.apis]
 }
 
+# --- Alerts on what users lose: refused webhooks, silence, each dead letter, kept calls --------
+# Filters name the fields shared/logs.py's log_outcome writes (jsonPayload.outcome, source,
+# destination, reason) and only outcomes of its Outcome literal; tests/terraform checks both.
+
+locals {
+  ingest_outcome_metric = "metric.type=\"logging.googleapis.com/user/${google_logging_metric.ingest_outcomes.name}\" AND resource.type=\"cloud_run_revision\""
+  # A call is ingested when it is published, or kept durably while Pub/Sub is down.
+  ingested_outcomes         = "one_of(\"published\", \"kept\")"
+  dead_lettered_by_dispatch = "${local.dispatch_logs} AND jsonPayload.outcome=\"dead_lettered\""
+}
+
+resource "google_monitoring_alert_policy" "webhooks_rejected" {
+  display_name          = "call-bridge: webhooks are being rejected"
+  combiner              = "OR"
+  severity              = "ERROR"
+  notification_channels = local.notification_channels
+
+  conditions {
+    display_name = "more than ${var.rejected_webhooks_alert_threshold} rejected webhooks in 5 minutes for a source"
+    condition_threshold {
+      filter          = "${local.ingest_outcome_metric} AND metric.label.outcome=\"rejected\""
+      comparison      = "COMPARISON_GT"
+      threshold_value = var.rejected_webhooks_alert_threshold
+      duration        = "0s"
+      aggregations {
+        alignment_period     = "300s"
+        per_series_aligner   = "ALIGN_DELTA"
+        cross_series_reducer = "REDUCE_SUM"
+        group_by_fields      = ["metric.label.source", "metric.label.reason"]
+      }
+      trigger {
+        count = 1
+      }
+    }
+  }
+
+  alert_strategy {
+    auto_close = "3600s"
+  }
+
+  documentation {
+    subject   = "call-bridge: $${metric.label.source} webhooks rejected ($${metric.label.reason})"
+    mime_type = "text/markdown"
+    content   = <<-EOT
+      Ingest answered 401 (bad signature) or 400 (bad body) to more than
+      ${var.rejected_webhooks_alert_threshold} webhooks in 5 minutes. Every rejected webhook is a
+      call that reaches no destination. Usual causes: the vendor's secret differs from the
+      `webhook-secret-<source>` secret, or the vendor calls the wrong URL. See the ingest lines with
+      `jsonPayload.outcome="rejected"`; the vendor resends only if its own retries still run.
+    EOT
+  }
+
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_monitoring_alert_policy" "no_calls" {
+  display_name          = "call-bridge: no calls ingested"
+  combiner              = "OR"
+  severity              = "WARNING"
+  notification_channels = local.notification_channels
+
+  # Metric absence: fires once the series that existed has had no point for the whole duration
+  # (at most 23.5 hours; it needs one call after the policy is created to arm itself).
+  conditions {
+    display_name = "no call ingested for ${var.no_calls_alert_hours} hours"
+    condition_absent {
+      filter   = "${local.ingest_outcome_metric} AND metric.label.outcome=${local.ingested_outcomes}"
+      duration = "${var.no_calls_alert_hours * 3600}s"
+      aggregations {
+        alignment_period     = "300s"
+        per_series_aligner   = "ALIGN_DELTA"
+        cross_series_reducer = "REDUCE_SUM"
+      }
+      trigger {
+        count = 1
+      }
+    }
+  }
+
+  documentation {
+    subject   = "call-bridge: no calls for ${var.no_calls_alert_hours} hours"
+    mime_type = "text/markdown"
+    content   = <<-EOT
+      No webhook produced a call for ${var.no_calls_alert_hours} hours. A vendor may have stopped
+      sending (webhook removed, account changed), or ingest may be unreachable. Check the vendor's
+      webhook log and `curl -i <ingest_url>/healthz`.
+    EOT
+  }
+
+  depends_on = [google_project_service.apis]
+}
+
+# One notification per dead letter dispatch writes (rate-limited), not one per non-empty backlog.
+# A log-match condition must be the only condition of its policy.
+resource "google_monitoring_alert_policy" "dead_lettered_by_dispatch" {
+  display_name          = "call-bridge: a call was dead-lettered"
+  combiner              = "OR"
+  severity              = "ERROR"
+  notification_channels = local.notification_channels
+
+  conditions {
+    display_name = "dispatch dead-lettered a call"
+    condition_matched_log {
+      filter = local.dead_lettered_by_dispatch
+      label_extractors = {
+        destination = "EXTRACT(jsonPayload.destination)"
+        reason      = "EXTRACT(jsonPayload.reason)"
+      }
+    }
+  }
+
+  alert_strategy {
+    notification_rate_limit {
+      period = "300s"
+    }
+    auto_close = "1800s"
+  }
+
+  documentation {
+    subject   = "call-bridge: dead letter for $${log.extracted_label.destination} ($${log.extracted_label.reason})"
+    mime_type = "text/markdown"
+    content   = <<-EOT
+      A destination rejected a call for good; it is held in
+      `${google_pubsub_subscription.dead_letter.name}`. Fix the cause named by the reason, then
+      replay (docs/deploy.md, "Dead letters: inspect and replay").
+    EOT
+  }
+
+  depends_on = [google_project_service.apis]
+}
+
+# Dead letters Pub/Sub moves itself after max_delivery_attempts (dispatch only logged retries).
+resource "google_monitoring_alert_policy" "dead_lettered_by_pubsub" {
+  display_name          = "call-bridge: Pub/Sub gave up on a call"
+  combiner              = "OR"
+  severity              = "ERROR"
+  notification_channels = local.notification_channels
+
+  conditions {
+    display_name = "messages moved to the dead-letter topic after ${var.max_delivery_attempts} attempts"
+    condition_threshold {
+      filter          = "resource.type = \"pubsub_subscription\" AND ${local.push_subscription_filter} AND metric.type = \"pubsub.googleapis.com/subscription/dead_letter_message_count\""
+      comparison      = "COMPARISON_GT"
+      threshold_value = 0
+      duration        = "0s"
+      aggregations {
+        alignment_period     = "60s"
+        per_series_aligner   = "ALIGN_DELTA"
+        cross_series_reducer = "REDUCE_SUM"
+        group_by_fields      = ["resource.label.subscription_id"]
+      }
+      trigger {
+        count = 1
+      }
+    }
+  }
+
+  alert_strategy {
+    auto_close = "1800s"
+  }
+
+  documentation {
+    subject   = "call-bridge: $${resource.label.subscription_id} dead-lettered calls after every attempt"
+    mime_type = "text/markdown"
+    content   = <<-EOT
+      A destination failed for longer than ${var.max_delivery_attempts} attempts span (at least
+      ${floor((var.max_delivery_attempts - 1) * var.retry_minimum_backoff_seconds / 60)} minutes).
+      The calls wait in `${google_pubsub_subscription.dead_letter.name}` with the reason
+      `delivery_attempts_exhausted`: replay them once the destination answers again.
+    EOT
+  }
+
+  depends_on = [google_project_service.apis]
+}
+
+# Calls ingest kept durably because Pub/Sub did not take them (outcome "kept", reason
+# "publish_failed"); a sweeper republishes them later (outcome "republished"). Both names come
+# from the fault-tolerance work (issue 12) and are written against its announced log lines.
+resource "google_monitoring_alert_policy" "calls_kept" {
+  display_name          = "call-bridge: calls kept while Pub/Sub was unavailable"
+  combiner              = "OR"
+  severity              = "WARNING"
+  notification_channels = local.notification_channels
+
+  conditions {
+    display_name = "ingest kept calls instead of publishing them"
+    condition_threshold {
+      filter          = "${local.ingest_outcome_metric} AND metric.label.outcome=\"kept\" AND metric.label.reason=\"publish_failed\""
+      comparison      = "COMPARISON_GT"
+      threshold_value = 0
+      duration        = "0s"
+      aggregations {
+        alignment_period     = "300s"
+        per_series_aligner   = "ALIGN_DELTA"
+        cross_series_reducer = "REDUCE_SUM"
+      }
+      trigger {
+        count = 1
+      }
+    }
+  }
+
+  alert_strategy {
+    auto_close = "3600s"
+  }
+
+  documentation {
+    subject   = "call-bridge: calls kept while Pub/Sub was unavailable"
+    mime_type = "text/markdown"
+    content   = <<-EOT
+      Ingest could not publish and kept calls to send later. Compare the ingest lines with
+      `jsonPayload.outcome="kept"` against those with `jsonPayload.outcome="republished"`: the
+      backlog is the difference. If it does not shrink, check Pub/Sub's status and ingest's
+      publisher role on `${local.topic_name}`.
+    EOT
+  }
+
+  depends_on = [google_project_service.apis]
+}
+
 locals {
   user_metric = "logging.googleapis.com/user"
 

@@ -17,7 +17,7 @@ resource "google_pubsub_subscription" "push" {
 
   name                 = "${local.topic_name}-${each.key}" # as tools/topology.py names them locally
   topic                = google_pubsub_topic.events.id
-  ack_deadline_seconds = var.dispatch_timeout_seconds # for push it is the request timeout
+  ack_deadline_seconds = local.ack_deadline_seconds # for push, how long Pub/Sub waits for an answer
 
   push_config {
     push_endpoint = "${google_cloudfunctions2_function.dispatch.service_config[0].uri}/${each.key}"

@@ -1,6 +1,11 @@
 # One secret per enabled webhook source (WEBHOOK_SECRET_<SOURCE>) and, with ga4, the GA4 API secret.
-# Values never pass through Terraform state: add versions with `gcloud secrets versions add`, or
-# set secret_values (ephemeral) with secret_values_version > 0 to write them write-only.
+# Terraform creates the secrets and who may read them, never their values: a value is a secret
+# version added with `gcloud secrets versions add <id> --data-file=-` (docs/deploy.md, step 5).
+# So no value passes through a plan or the state, and every later plan works without the values.
+#
+# Why no google_secret_manager_secret_version here: its secret_data and secret_data_wo are
+# ExactlyOneOf, so a write-only version fed by a variable that is set for one apply and unset
+# afterwards makes every later plan fail (tests/terraform checks that this cannot come back).
 
 resource "google_secret_manager_secret" "this" {
   for_each  = local.secrets
@@ -17,15 +22,12 @@ resource "google_secret_manager_secret" "this" {
   depends_on = [google_project_service.apis]
 }
 
-resource "google_secret_manager_secret_version" "this" {
-  for_each = var.secret_values_version > 0 ? local.secrets : {}
-  secret   = google_secret_manager_secret.this[each.key].id
+# Deployments made before this change may hold write-only versions in their state. Forget them
+# without destroying: their deletion_policy would disable the versions the functions read.
+removed {
+  from = google_secret_manager_secret_version.this
 
-  # Values are needed only when the version number changes (create or rotate); in other plans
-  # secret_values may be empty, because write-only data is sent only when a version is created.
-  secret_data_wo         = lookup(var.secret_values, each.key, null)
-  secret_data_wo_version = var.secret_values_version
-  # A rotation disables the replaced version instead of destroying it: it stops being readable,
-  # yet can be re-enabled if a rollback needs it.
-  deletion_policy = "DISABLE"
+  lifecycle {
+    destroy = false
+  }
 }

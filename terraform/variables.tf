@@ -164,8 +164,8 @@ variable "ingest_min_instances" {
 
 variable "ingest_max_instances" {
   type        = number
-  description = "Upper bound on ingest instances; caps cost and Pub/Sub publish rate."
-  default     = 10
+  description = "Upper bound on ingest instances; with ingest_concurrency it caps the webhooks handled at once (docs/deploy.md, Capacity)."
+  default     = 20
 
   validation {
     condition     = var.ingest_max_instances >= 1 && var.ingest_max_instances <= 1000 && floor(var.ingest_max_instances) == var.ingest_max_instances
@@ -191,8 +191,8 @@ variable "ingest_concurrency" {
 
 variable "dispatch_max_instances" {
   type        = number
-  description = "Upper bound on dispatch instances; with dispatch_concurrency it caps the hit rate sent to each destination."
-  default     = 10
+  description = "Upper bound on dispatch instances. dispatch_max_instances x dispatch_concurrency pushes run at once; size it above calls/s x destinations x the slowest push (docs/deploy.md, Capacity), or Cloud Run answers 429."
+  default     = 25
 
   validation {
     condition     = var.dispatch_max_instances >= 1 && var.dispatch_max_instances <= 1000 && floor(var.dispatch_max_instances) == var.dispatch_max_instances
@@ -202,8 +202,8 @@ variable "dispatch_max_instances" {
 
 variable "dispatch_concurrency" {
   type        = number
-  description = "Concurrent push requests per dispatch instance; also the THREADS of its server."
-  default     = 10
+  description = "Concurrent push requests per dispatch instance; also the THREADS of its server. A push mostly waits on Firestore and the destination, so one CPU serves many."
+  default     = 40
 
   validation {
     condition     = var.dispatch_concurrency >= 1 && var.dispatch_concurrency <= 1000 && floor(var.dispatch_concurrency) == var.dispatch_concurrency
@@ -213,19 +213,19 @@ variable "dispatch_concurrency" {
 
 variable "dispatch_timeout_seconds" {
   type        = number
-  description = "Request timeout of dispatch, and the push subscriptions' ack deadline (Pub/Sub waits this long for an answer)."
+  description = "Request timeout of dispatch: the longest one delivery attempt may take. The push subscriptions' ack deadline and the delivery ledger's lease are this plus 30 s."
   default     = 60
 
   validation {
-    condition     = var.dispatch_timeout_seconds >= 10 && var.dispatch_timeout_seconds <= 600 && floor(var.dispatch_timeout_seconds) == var.dispatch_timeout_seconds
-    error_message = "dispatch_timeout_seconds must be a whole number from 10 to 600 (the ack deadline range)."
+    condition     = var.dispatch_timeout_seconds >= 10 && var.dispatch_timeout_seconds <= 540 && floor(var.dispatch_timeout_seconds) == var.dispatch_timeout_seconds
+    error_message = "dispatch_timeout_seconds must be a whole number from 10 to 540 (plus 30 s it is the ack deadline, at most 600)."
   }
 }
 
 variable "max_delivery_attempts" {
   type        = number
-  description = "Deliveries Pub/Sub tries per destination before moving a message to the dead-letter topic."
-  default     = 5
+  description = "Deliveries Pub/Sub tries per destination before moving a message to the dead-letter topic. With the backoff defaults, 40 attempts span at least 78 minutes (39 gaps of at least 120 s), so a destination outage of an hour heals by itself."
+  default     = 40
 
   validation {
     condition     = var.max_delivery_attempts >= 5 && var.max_delivery_attempts <= 100 && floor(var.max_delivery_attempts) == var.max_delivery_attempts
@@ -235,12 +235,17 @@ variable "max_delivery_attempts" {
 
 variable "retry_minimum_backoff_seconds" {
   type        = number
-  description = "First redelivery delay after dispatch answers 503; Pub/Sub grows it exponentially."
-  default     = 10
+  description = "Shortest gap between two deliveries of a message; Pub/Sub grows it exponentially up to retry_maximum_backoff_seconds. Must exceed the delivery ledger's lease (dispatch_timeout_seconds + 30), so a crashed attempt's claim has lapsed when the next attempt comes."
+  default     = 120
 
   validation {
     condition     = var.retry_minimum_backoff_seconds >= 0 && var.retry_minimum_backoff_seconds <= 600
     error_message = "retry_minimum_backoff_seconds must be from 0 to 600."
+  }
+
+  validation {
+    condition     = var.retry_minimum_backoff_seconds > var.dispatch_timeout_seconds + 30
+    error_message = "retry_minimum_backoff_seconds must exceed dispatch_timeout_seconds + 30 (the delivery ledger's lease): otherwise a crashed attempt's claim answers the next attempts 'in flight' until they run out."
   }
 }
 
@@ -293,6 +298,28 @@ variable "oldest_unacked_alert_seconds" {
   }
 }
 
+variable "rejected_webhooks_alert_threshold" {
+  type        = number
+  description = "Alert when more webhooks than this are rejected (401 bad signature, 400 bad body) within 5 minutes for one source: a wrong secret or URL loses every call."
+  default     = 5
+
+  validation {
+    condition     = var.rejected_webhooks_alert_threshold >= 0 && floor(var.rejected_webhooks_alert_threshold) == var.rejected_webhooks_alert_threshold
+    error_message = "rejected_webhooks_alert_threshold must be a whole number, 0 or more."
+  }
+}
+
+variable "no_calls_alert_hours" {
+  type        = number
+  description = "Alert when no call has been ingested for this many hours (a vendor stopped sending, or ingest is unreachable). Choose it above your quietest stretch, e.g. a night."
+  default     = 12
+
+  validation {
+    condition     = var.no_calls_alert_hours >= 1 && var.no_calls_alert_hours <= 23 && floor(var.no_calls_alert_hours) == var.no_calls_alert_hours
+    error_message = "no_calls_alert_hours must be a whole number from 1 to 23 (a metric-absence condition lasts less than a day)."
+  }
+}
+
 variable "extra_environment_variables" {
   type        = map(string)
   description = "Further non-secret settings for both functions, e.g. EVENT_CATEGORY, EVENT_ACTIONS, CUSTOM_PARAMETERS, MISSING_CLIENT_ID (see the README's settings table)."
@@ -308,34 +335,4 @@ variable "source_archive" {
   type        = string
   description = "Path of the deploy archive built by make package. Empty: ../.build/source.zip next to this module."
   default     = ""
-}
-
-variable "secret_values" {
-  type        = map(string)
-  description = "Secret values keyed by variable name (WEBHOOK_SECRET_GENERIC, GA4_API_SECRET, ...), needed only in the apply that creates or rotates them (secret_values_version > 0 and changed). Ephemeral: written to Secret Manager write-only, never stored in state or plan."
-  default     = {}
-  sensitive   = true
-  ephemeral   = true
-
-  validation {
-    condition = length(var.secret_values) == 0 || alltrue([
-      for k in concat(
-        [for s in var.sources : "WEBHOOK_SECRET_${upper(s)}"],
-        contains(var.destinations, "ga4") ? ["GA4_API_SECRET"] : [],
-        contains(var.destinations, "ga4") && var.ga4_api_secrets_per_stream ? ["GA4_API_SECRETS"] : [],
-      ) : contains(keys(var.secret_values), k)
-    ])
-    error_message = "When given, secret_values needs a value for WEBHOOK_SECRET_<SOURCE> of every enabled source, GA4_API_SECRET when ga4 is enabled, and GA4_API_SECRETS with ga4_api_secrets_per_stream."
-  }
-}
-
-variable "secret_values_version" {
-  type        = number
-  description = "0: secret versions are added out of band (gcloud secrets versions add). N > 0: Terraform writes secret_values as version N; raise N (with new secret_values) to rotate. Do not go back to 0: that disables the versions Terraform wrote."
-  default     = 0
-
-  validation {
-    condition     = var.secret_values_version >= 0 && floor(var.secret_values_version) == var.secret_values_version
-    error_message = "secret_values_version must be a whole number, 0 or more."
-  }
 }

@@ -77,6 +77,9 @@ class Stack:
     record_pids: bool = False
     # Tests that need only an emulator start ("emulator",) or ("firestore",); `make run`, all.
     services: tuple[str, ...] = ("emulator", "firestore", "collector", "ingest", "dispatch")
+    # Deliveries per push subscription before dead-lettering; tests that watch Pub/Sub give up
+    # may lower it (tools/topology.py explains why the local default stays high).
+    max_delivery_attempts: int | None = None
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     _logs: list[IO[bytes]] = field(default_factory=list)
 
@@ -138,7 +141,8 @@ class Stack:
         self.stop()
 
     def start(self) -> None:
-        """Start the emulators, create topics and subscriptions, then the three servers."""
+        """Start the emulators, create topics and subscriptions, the collector and dispatch;
+        ingest last, once a call it accepts can be delivered."""
         (self.log_dir / f"pubsub-data-{self.ports.emulator}").mkdir(parents=True, exist_ok=True)
         for name, port in vars(self.ports).items():
             if name in self.services and port_in_use(self.host, port):
@@ -201,8 +205,6 @@ class Stack:
                 )
             },
         }
-        for name in self.services:
-            self._spawn(name, commands[name], env)
         readiness = {
             "emulator": (f"http://{self.emulator_host}/", (200,)),
             "firestore": (f"http://{self.firestore_host}/", (200,)),
@@ -210,11 +212,19 @@ class Stack:
             "ingest": (f"{self.ingest_url}/healthz", (200,)),
             "dispatch": (f"{self.dispatch_url}/healthz", (404, 405)),
         }
-        for name in self.services:
+        # Ingest answers 202 only once a call can travel on: it starts after the topics and
+        # subscriptions exist, else a call sent in the first seconds is refused or never delivered.
+        first = [name for name in self.services if name != "ingest"]
+        for name in first:
+            self._spawn(name, commands[name], env)
+        for name in first:
             url, expect = readiness[name]
             self._wait_ready(name, url, expect)
             if name == "emulator" and "dispatch" in self.services:
                 self._create_topology()
+        if "ingest" in self.services:
+            self._spawn("ingest", commands["ingest"], env)
+            self._wait_ready("ingest", *readiness["ingest"])
 
     def stop(self) -> None:
         """Stop every process this stack started (their whole process groups)."""
@@ -280,7 +290,7 @@ class Stack:
         raise StackError(f"{name} did not become ready at {url} within 60 s")
 
     def _create_topology(self) -> None:
-        from tools.topology import create_topology
+        from tools.topology import MAX_DELIVERY_ATTEMPTS, create_topology
 
         create_topology(
             emulator_host=self.emulator_host,
@@ -290,6 +300,7 @@ class Stack:
                 "DEAD_LETTER_TOPIC", "call-events-dead-letter"
             ),
             push_endpoints={name: f"{self.dispatch_url}/{name}" for name in self.destinations},
+            max_delivery_attempts=self.max_delivery_attempts or MAX_DELIVERY_ATTEMPTS,
         )
 
 

@@ -9,7 +9,11 @@ from collections.abc import Mapping
 from google.api_core import exceptions as api_exceptions
 from google.cloud import pubsub_v1
 
-MAX_DELIVERY_ATTEMPTS = 5  # as in terraform/: then Pub/Sub moves the message to the dead letters
+# As terraform/'s max_delivery_attempts default (tests/terraform checks they agree). Locally the
+# backoff is short, so 40 attempts still end within minutes; and the emulator, with several push
+# subscriptions on one topic, dropped messages answered 503 a few times when attempts were low
+# (5), while with 15 every one arrived.
+MAX_DELIVERY_ATTEMPTS = 40
 ACK_DEADLINE_S = 30
 
 
@@ -30,6 +34,7 @@ def create_topology(
     topic: str,
     dead_letter_topic: str,
     push_endpoints: Mapping[str, str],
+    max_delivery_attempts: int = MAX_DELIVERY_ATTEMPTS,
 ) -> None:
     """Create the topic, the dead-letter topic with its pull subscription, and one push
     subscription per destination with a retry policy and a dead-letter policy."""
@@ -63,7 +68,7 @@ def create_topology(
                         },
                         "dead_letter_policy": {
                             "dead_letter_topic": dead_letter_path,
-                            "max_delivery_attempts": MAX_DELIVERY_ATTEMPTS,
+                            "max_delivery_attempts": max_delivery_attempts,
                         },
                     }
                 )

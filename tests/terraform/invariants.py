@@ -287,7 +287,9 @@ def check_delivery_ledger(config: Config) -> list[str]:
     env = _ref((_block(dispatch, "service_config") or {}).get("environment_variables", ""))
     if not re.search(r'\bDEDUP\s*=\s*"firestore"', env):
         return [f'{where}: runs without the delivery ledger (DEDUP = "firestore")']
-    database = re.search(r"\bFIRESTORE_DATABASE\s*=\s*(google_firestore_database\.[\w-]+)\.name", env)
+    database = re.search(
+        r"\bFIRESTORE_DATABASE\s*=\s*(google_firestore_database\.[\w-]+)\.name", env
+    )
     collection = re.search(r"\bDELIVERIES_COLLECTION\s*=\s*(\S+?)[,}\s]", env)
     if database is None or collection is None:
         return [f"{where}: FIRESTORE_DATABASE or DELIVERIES_COLLECTION does not name the ledger"]
@@ -386,6 +388,33 @@ def check_no_secret_literals(config: Config) -> list[str]:
     return problems
 
 
+def check_secret_versions_survive_later_plans(config: Config) -> list[str]:
+    """No secret version whose value must be supplied again for every later plan.
+
+    secret_data and secret_data_wo are ExactlyOneOf (google provider >= 7.42), so a write-only
+    version fed by a variable that is set for one apply and then left unset (a default, or a
+    lookup that falls back to null) breaks every plan after the first.
+    """
+    problems = []
+    for name, body in config.of_type("google_secret_manager_secret_version").items():
+        where = f"google_secret_manager_secret_version.{name}"
+        value = _ref(body.get("secret_data_wo", ""))
+        if "secret_data_wo" not in body:
+            continue
+        optional = [
+            source
+            for source in re.findall(r"\bvar\.(\w+)", value)
+            if "default" in config.variables.get(source, {})
+        ]
+        if optional or re.search(r"\bnull\b|\blookup\(|\btry\(", value):
+            problems.append(
+                f"{where}: secret_data_wo can be absent in a later plan"
+                f" ({', '.join(f'var.{s}' for s in optional) or value}): add values with"
+                " gcloud secrets versions add instead"
+            )
+    return problems
+
+
 def check_threads_match_concurrency(config: Config) -> list[str]:
     """THREADS (server threads) equals max_instance_request_concurrency for every function."""
     problems = []
@@ -410,6 +439,7 @@ CHECKS: tuple[Callable[[Config], list[str]], ...] = (
     check_delivery_ledger,
     check_public_access,
     check_no_secret_literals,
+    check_secret_versions_survive_later_plans,
     check_threads_match_concurrency,
 )
 

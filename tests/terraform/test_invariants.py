@@ -61,6 +61,49 @@ resource "google_secret_manager_secret_version" "leak" {
 }
 """
 
+# The flow this module used before: a value for the first apply only, then every plan failed.
+WRITE_ONLY_FOR_ONE_APPLY = """
+resource "google_secret_manager_secret_version" "this" {
+  for_each               = var.secret_values_version > 0 ? local.secrets : {}
+  secret                 = google_secret_manager_secret.this[each.key].id
+  secret_data_wo         = lookup(var.secret_values, each.key, null)
+  secret_data_wo_version = var.secret_values_version
+}
+
+variable "secret_values" {
+  type      = map(string)
+  default   = {}
+  sensitive = true
+  ephemeral = true
+}
+
+variable "secret_values_version" {
+  type    = number
+  default = 0
+}
+"""
+
+WRITE_ONLY_FROM_A_LITERAL = """
+resource "google_secret_manager_secret_version" "literal" {
+  secret                 = google_secret_manager_secret.this["WEBHOOK_SECRET_GENERIC"].id
+  secret_data_wo         = "hunter2"
+  secret_data_wo_version = 1
+}
+"""
+
+WRITE_ONLY_FROM_A_PLAIN_VARIABLE = """
+resource "google_secret_manager_secret_version" "plain" {
+  secret                 = google_secret_manager_secret.this["WEBHOOK_SECRET_GENERIC"].id
+  secret_data_wo         = var.generic_secret
+  secret_data_wo_version = 1
+}
+
+variable "generic_secret" {
+  type      = string
+  sensitive = true
+}
+"""
+
 BREAKAGES = {
     "push subscription without dead-letter policy": Breakage(
         "pubsub.tf",
@@ -146,15 +189,19 @@ BREAKAGES = {
     ),
     "write-only secret from a literal": Breakage(
         "secrets.tf",
-        r"secret_data_wo *= [^\n]*",
-        'secret_data_wo = "hunter2"',
-        "secret_data_wo is not read from an ephemeral variable",
+        *_append(WRITE_ONLY_FROM_A_LITERAL),
+        "literal: secret_data_wo is not read from an ephemeral variable",
     ),
     "write-only secret from a plain variable": Breakage(
-        "variables.tf",
-        r"\n  ephemeral   = true\n",
-        "\n",
-        "var.secret_values is not ephemeral",
+        "secrets.tf",
+        *_append(WRITE_ONLY_FROM_A_PLAIN_VARIABLE),
+        "var.generic_secret is not ephemeral",
+    ),
+    # Issue 11: the second `make deploy` failed once TF_VAR_secret_values was unset.
+    "write-only secret supplied for one apply only": Breakage(
+        "secrets.tf",
+        *_append(WRITE_ONLY_FOR_ONE_APPLY),
+        "this: secret_data_wo can be absent in a later plan (var.secret_values)",
     ),
     "secret as a plain environment variable": Breakage(
         "ingest.tf",
@@ -164,9 +211,11 @@ BREAKAGES = {
     ),
     "secret variable with a default value": Breakage(
         "variables.tf",
-        r'(variable "secret_values" \{.*?default     = )\{\}',
-        r'\1{ GA4_API_SECRET = "hunter2" }',
-        "var.secret_values: has a literal secret default",
+        *_append(
+            'variable "api_secret" {\n  type      = string\n  sensitive = true\n'
+            '  default   = "hunter2"\n}\n'
+        ),
+        "var.api_secret: has a literal secret default",
     ),
     "dispatch without the delivery ledger": Breakage(
         "dispatch.tf",
@@ -188,7 +237,8 @@ BREAKAGES = {
     ),
     "Firestore grant on every database of the project": Breakage(
         "iam.tf",
-        r'(resource "google_project_iam_member" "dispatch_uses_ledger" \{.*?)\n  condition \{.*?\n  \}\n',
+        r'(resource "google_project_iam_member" "dispatch_uses_ledger" \{.*?)'
+        r"\n  condition \{.*?\n  \}\n",
         r"\1\n",
         "dispatch_uses_ledger: gives runtime identity dispatch a project-wide role",
     ),
