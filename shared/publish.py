@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping, Sequence
 from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures import wait as futures_wait
 
 from google.api_core import exceptions as api_exceptions
 from google.cloud import pubsub_v1
@@ -49,9 +50,13 @@ def publish_dead_letter(data: bytes, attributes: Mapping[str, str], settings: Se
 def _publish_all(
     topic: str, messages: Sequence[tuple[bytes, dict[str, str]]], timeout_s: float
 ) -> list[str]:
+    """Publish and wait for every ack within one deadline, not one timeout per message."""
     client = publisher()
     futures = [client.publish(topic, data, **attributes) for data, attributes in messages]
+    _, pending = futures_wait(futures, timeout=timeout_s)
+    if pending:
+        raise PublishFailed(f"Pub/Sub did not acknowledge {len(pending)} within {timeout_s:g} s")
     try:
-        return [str(future.result(timeout=timeout_s)) for future in futures]
+        return [str(future.result(timeout=0)) for future in futures]
     except (FutureTimeout, api_exceptions.GoogleAPICallError, api_exceptions.RetryError) as error:
         raise PublishFailed(f"Pub/Sub did not acknowledge: {type(error).__name__}") from None

@@ -1,0 +1,144 @@
+"""One deadline per send and per publish batch, against a loopback server that drips its answer."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import Future
+
+import pytest
+
+from shared import publish
+from shared.destinations import OutboundRequest, send
+from shared.errors import DestinationUnavailable, PublishFailed
+from shared.settings import Settings
+
+TIMEOUT_S = 0.6
+SETTINGS = Settings(http_timeout_s=TIMEOUT_S, publish_timeout_s=TIMEOUT_S)
+# Each byte arrives well inside the per-read timeout, so only a total deadline ends the wait.
+DRIP_EVERY_S = 0.05
+SLACK_S = 0.5
+HEAD = b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n"
+BODY_HEAD = b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n"
+
+
+class DrippingServer:
+    """A loopback HTTP server answering every request with `head`, then dripping `drip` bytes."""
+
+    def __init__(self, head: bytes, drip: bytes) -> None:
+        self.head, self.drip = head, drip
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.listener.getsockname()[1]}/collect"
+
+    def _serve(self) -> None:
+        self.listener.settimeout(0.1)
+        while not self.stopped.is_set():
+            try:
+                connection, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            threading.Thread(target=self._answer, args=(connection,), daemon=True).start()
+
+    def _answer(self, connection: socket.socket) -> None:
+        with connection:
+            connection.recv(65536)
+            try:
+                connection.sendall(self.head)
+                for byte in self.drip:
+                    if self.stopped.wait(DRIP_EVERY_S):
+                        return
+                    connection.sendall(bytes([byte]))
+            except OSError:
+                return  # the client gave up, as it should
+
+
+@pytest.fixture
+def server(request: pytest.FixtureRequest) -> Iterator[DrippingServer]:
+    head, drip = request.param
+    dripping = DrippingServer(head, drip)
+    dripping.thread.start()
+    try:
+        yield dripping
+    finally:
+        dripping.stopped.set()
+        dripping.thread.join()
+        dripping.listener.close()
+
+
+def _post(url: str) -> OutboundRequest:
+    return OutboundRequest("POST", url, b"v=1&t=event", {"Content-Type": "text/plain"})
+
+
+@pytest.mark.parametrize(
+    "server",
+    [
+        pytest.param((b"", HEAD * 100), id="status line and headers dripped"),
+        pytest.param((BODY_HEAD, b"x" * 100_000), id="body dripped after the headers"),
+    ],
+    indirect=True,
+)
+def test_destination_that_drips_its_answer_is_unavailable_at_the_deadline(
+    server: DrippingServer,
+) -> None:
+    started = time.monotonic()
+    with pytest.raises(DestinationUnavailable, match=f"no answer within {TIMEOUT_S:g} s"):
+        send(_post(server.url), SETTINGS)
+    assert TIMEOUT_S <= time.monotonic() - started < TIMEOUT_S + SLACK_S
+
+
+@pytest.mark.parametrize("server", [pytest.param((HEAD, b""), id="prompt")], indirect=True)
+def test_prompt_destination_is_sent_and_its_connection_survives_for_the_next_send(
+    server: DrippingServer,
+) -> None:
+    assert send(_post(server.url), SETTINGS) == 204
+    time.sleep(TIMEOUT_S + 0.1)  # past the first send's deadline: its timer must not fire late
+    assert send(_post(server.url), SETTINGS) == 204
+
+
+class SlowPublisher:
+    """A Pub/Sub client whose acks arrive one after another, `every_s` apart."""
+
+    def __init__(self, every_s: float) -> None:
+        self.every_s = every_s
+        self.published = 0
+
+    def topic_path(self, project: str, topic: str) -> str:
+        return f"projects/{project}/topics/{topic}"
+
+    def publish(self, topic: str, data: bytes, **attributes: str) -> Future[str]:
+        self.published += 1
+        future: Future[str] = Future()
+        ack = threading.Timer(
+            self.every_s * self.published, future.set_result, [f"m{self.published}"]
+        )
+        ack.daemon = True
+        ack.start()
+        return future
+
+
+def test_publish_batch_gets_one_deadline_not_one_timeout_per_message(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Each ack comes within TIMEOUT_S of the one before, the last long after the first send.
+    slow = SlowPublisher(every_s=TIMEOUT_S * 0.6)
+    monkeypatch.setattr(publish, "publisher", lambda: slow)
+    messages = [(b"{}", {"event_id": f"ev_{index}"}) for index in range(3)]
+    started = time.monotonic()
+    with pytest.raises(PublishFailed, match="did not acknowledge 2 within"):
+        publish._publish_all("projects/p/topics/t", messages, TIMEOUT_S)
+    assert TIMEOUT_S <= time.monotonic() - started < TIMEOUT_S + SLACK_S
+
+
+def test_publish_batch_acked_within_the_deadline_returns_every_message_id(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(publish, "publisher", lambda: SlowPublisher(every_s=0.01))
+    messages = [(b"{}", {"event_id": f"ev_{index}"}) for index in range(3)]
+    assert publish._publish_all("projects/p/topics/t", messages, TIMEOUT_S) == ["m1", "m2", "m3"]
