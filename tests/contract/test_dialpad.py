@@ -167,3 +167,13 @@ def test_unsigned_plain_json_event_is_refused() -> None:
 
     with pytest.raises(BadSignature):
         dialpad.verify(unsigned.request(NOW), [SECRETS["dialpad"]])
+
+
+# [spec] entry_point_call_id is "Call ID of the associated entry point call": a call that names
+# itself is its own entry point, a direct call like one that names none.
+def test_call_naming_itself_as_entry_point_is_the_customers_call() -> None:
+    hangup = _claims(_requests("answered")[-1])
+    hangup["entry_point_call_id"] = hangup["call_id"]
+    body = jwt.encode(hangup, SECRETS["dialpad"], algorithm="HS256").encode()
+
+    assert _published([_requests("answered")[-1].with_body(body)]) == _expected("answered")
