@@ -55,9 +55,11 @@ _DATE_RE: Final = re.compile(
     r"(?:[^0-9]|$)"
 )
 _IPV4_RE: Final = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}")
+# Internationalised addresses too (RFC 6531): `\w` is Unicode, so "josé@b.co" and
+# "jose@münchen.de" match, as do their ASCII forms and punycode domains.
 _EMAIL_RE: Final = re.compile(
-    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.\-]+@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?"
-    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,63}"
+    r"[\w!#$%&'*+/=?^`{|}~.\-]+@[^\W_](?:[\w\-]*[^\W_])?(?:\.[^\W_](?:[\w\-]*[^\W_])?)*"
+    r"\.[^\W\d_]{2,63}"
 )
 _NON_DIGITS_RE: Final = re.compile(r"[^0-9]+")
 
@@ -82,14 +84,41 @@ def find_pii(
     hashes. Never flagged: cid "1760224793.1424413995", gclids, UUIDs, IPv4/IPv6 addresses,
     ISO timestamps and dates, browser version strings, plain integers.
     """
-    needles = _needles(tuple(known_phones))
+    phones = tuple(known_phones)
+    needles = _needles(phones)
+    regions = _regions(phones)
     found: dict[str, None] = {}
     for path, name, value in _walk(values):
         if path in found:
             continue
-        if name.lower() in PII_NAMES or _has_pii(name, needles) or _has_pii(value, needles):
+        value_regions = () if name in _MACHINE_NUMBERS else regions
+        if (
+            name.lower() in PII_NAMES
+            or _has_pii(name, needles, regions)
+            or _has_pii(value, needles, value_regions)
+        ):
             found[path] = None
     return list(found)
+
+
+# Numbers the hit builders compute (a hash, a clock, a delay), never a sender's text: a random
+# 11-digit cache buster can be a valid phone number, so only known phones are sought in them.
+_MACHINE_NUMBERS: Final = frozenset({"z", "qt", "timestamp_micros"})
+
+
+@functools.lru_cache(maxsize=1024)
+def _regions(phones: tuple[str, ...]) -> tuple[str, ...]:
+    """Where to read national numbers: the known phones' countries, then the default."""
+    regions: dict[str, None] = {}
+    for phone in phones:
+        try:
+            region = phonenumbers.region_code_for_number(phonenumbers.parse(phone, None))
+        except phonenumbers.NumberParseException:
+            continue
+        if region and region != "ZZ" and region != "001":
+            regions[region] = None
+    regions[_DEFAULT_REGION] = None
+    return tuple(regions)
 
 
 def _walk(
@@ -155,25 +184,94 @@ def _forms(text: str) -> set[str]:
     return forms
 
 
-def _ascii_digits(text: str) -> str:
-    # Full-width and other scripts' digits still spell a phone number.
-    text = unicodedata.normalize("NFKC", text)
+# Invisible characters that split a number without showing: zero-width space/joiners, word
+# joiner, byte order mark, soft hyphen.
+_INVISIBLE: Final = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
+_DASHES: Final = dict.fromkeys((*range(8208, 8214), 8722, 65112, 65123, 65293), "-")
+
+
+def _normalised(text: str) -> str:
+    """NFKC, digits of every script as ASCII, dashes as `-`, invisible characters removed."""
+    text = unicodedata.normalize("NFKC", text.translate(_INVISIBLE)).translate(_DASHES)
+    if text.isascii():
+        return text
     return "".join(str(unicodedata.decimal(c, c)) if not c.isascii() else c for c in text)
 
 
-def _has_pii(text: str, needles: tuple[str, ...]) -> bool:
+# Values that must pass though they hold digit runs a matcher could take for a phone: UUIDs,
+# UA property ids, GA client ids and `_ga` cookies, ISO and written-out dates, times, IPv4/IPv6 addresses,
+# software versions ("Chrome/129.0.6668.100", "v 5.0") and dotted names with letters
+# ("UP1A.231005.007"). They are blanked in the copy the phone matcher reads.
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+_SAFE_TOKENS_RE: Final = re.compile(
+    "|".join(
+        (
+            r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}",
+            r"\b(?i:UA|YT|MO)-\d{4,10}-\d{1,4}\b",
+            r"(?:GA\d+\.\d+(?:-\d+)?\.)?\d{6,}\.\d{6,}",
+            r"\d{4}-\d{1,2}-\d{1,2}(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
+            r"(?:Z|[+-]\d{2}:?\d{2})?",
+            r"\d{1,2}[./-]\d{1,2}[./-]\d{2,4}",
+            rf"(?i:\b{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}(?:,?\s+\d{{1,2}}:?\d{{2}})?)",
+            rf"(?i:\b\d{{1,2}}\s+{_MONTH}\s+\d{{4}}(?:,?\s+\d{{1,2}}:?\d{{2}})?)",
+            r"\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?",
+            r"\d{1,3}(?:\.\d{1,3}){3}",
+            r"[0-9a-fA-F]{0,4}(?::[0-9a-fA-F]{0,4}){2,7}",
+            r"(?:(?<=[A-Za-z/])|\b[vV]\s?)\d+(?:[._]\d+)+",
+            r"\b[A-Za-z0-9]*[A-Za-z][A-Za-z0-9]*(?:\.[A-Za-z0-9]+)+",
+        )
+    )
+)
+# `/` and `_` between digits are separators to a reader ("201/555/0123"); the matcher takes `-`.
+_ODD_SEPARATOR_RE: Final = re.compile(r"(?<=[0-9])[/_](?=[0-9])")
+# Fewer digits than this cannot be a phone number (the shortest national numbers have 7), and
+# the check is skipped: the matcher is the costly step of the guard.
+_MIN_PHONE_DIGITS: Final = 7
+_DEFAULT_REGION: Final = "US"
+
+
+def _matcher_text(form: str) -> str:
+    return _ODD_SEPARATOR_RE.sub("-", _SAFE_TOKENS_RE.sub(" ", form))
+
+
+def _matches_phone(form: str, regions: tuple[str, ...]) -> bool:
+    """Whether libphonenumber finds a valid number in the text, read in any of `regions`."""
+    if sum(c.isdigit() for c in form) < _MIN_PHONE_DIGITS:
+        return False
+    text = _matcher_text(form)
+    if sum(c.isdigit() for c in text) < _MIN_PHONE_DIGITS:
+        return False
+    return any(phonenumbers.PhoneNumberMatcher(text, region).has_next() for region in regions)
+
+
+def _has_pii(text: str, needles: tuple[str, ...], regions: tuple[str, ...] = ()) -> bool:
     if not text:
         return False
     for form in _forms(text):
-        if not form.isascii():
-            form = _ascii_digits(form)
+        form = _normalised(form)
         if needles and _has_needle(form, needles):
             return True
-        if ("+" in form and _E164_RE.search(form)) or ("@" in form and _EMAIL_RE.search(form)):
+        if "@" in form and _EMAIL_RE.search(form):
             return True
-        if any(_looks_formatted_phone(m.group()) for m in _FORMATTED_RE.finditer(form)):
+        if "+" in form and any(_possible_number(m.group()) for m in _E164_RE.finditer(form)):
+            return True
+        masked = _SAFE_TOKENS_RE.sub(" ", form)
+        if any(_looks_formatted_phone(m, masked) for m in _FORMATTED_RE.finditer(masked)):
+            return True
+        if regions and _matches_phone(form, regions):
             return True
     return False
+
+
+def _possible_number(candidate: str) -> bool:
+    # "+10.000.000 points" is a `+` and 8 digits, but no country numbers its phones that way.
+    try:
+        number = phonenumbers.parse(candidate, None)
+    except phonenumbers.NumberParseException:
+        return False
+    # A local-only length (7 digits after +1) is a number only where the area code is implied.
+    reason = phonenumbers.is_possible_number_with_reason(number)
+    return bool(reason == phonenumbers.ValidationResult.IS_POSSIBLE)
 
 
 def _has_needle(form: str, needles: tuple[str, ...]) -> bool:
@@ -196,7 +294,13 @@ def _has_needle(form: str, needles: tuple[str, ...]) -> bool:
     return False
 
 
-def _looks_formatted_phone(candidate: str) -> bool:
+def _looks_formatted_phone(match: re.Match[str], text: str) -> bool:
+    candidate = match.group()
+    start = match.start()
+    # "sku-100-200-3000": dash-joined groups glued by a dash to a word are an identifier.
+    glued = start >= 2 and text[start - 1] == "-" and text[start - 2].isalpha()
+    if glued and set(_DIGITS_RE.sub("", candidate)) <= {"-"}:
+        return False
     groups = _DIGITS_RE.findall(candidate)
     if not 10 <= sum(len(group) for group in groups) <= 15:
         return False
