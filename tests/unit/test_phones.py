@@ -67,3 +67,34 @@ def test_rejection_message_does_not_echo_the_input() -> None:
     with pytest.raises(ValueError, match="not a phone number") as raised:
         to_e164("99 private 77", "US")
     assert "99" not in str(raised.value)
+
+
+# --- the parse cache: repeats are answered from it, and must answer exactly as a first parse ---
+
+
+def test_repeated_rejection_is_rejected_every_time() -> None:
+    for _ in range(3):
+        with pytest.raises(ValueError, match="not a phone number"):
+            to_e164("anonymous", "US")
+
+
+def test_same_national_digits_in_two_regions_are_two_numbers() -> None:
+    # The cache key carries the region: a number first seen as British is not reused for Ukraine.
+    assert [to_e164("044 123 4567", "GB"), to_e164("044 123 4567", "UA")] == [
+        "+44441234567",
+        "+380441234567",
+    ]
+
+
+def test_e164_number_is_the_same_whatever_the_default_region() -> None:
+    assert {to_e164("+380441234567", region) for region in ("US", "GB", "UA", "DE")} == {
+        "+380441234567"
+    }
+
+
+def test_digits_only_number_is_read_in_its_region_before_and_after_an_e164_lookup() -> None:
+    # "2015550123" is national in the US; a cached "+2015550123" (Egypt) must not leak into it.
+    assert [to_e164("+2015550123", "US"), to_e164("2015550123", "US")] == [
+        "+2015550123",
+        "+12015550123",
+    ]
