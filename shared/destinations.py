@@ -28,13 +28,15 @@ from shared.errors import (
     TooOld,
 )
 from shared.events import CallEvent
-from shared.hits.ga4 import build_ga4_body, fit_ga4_body
+from shared.hits.ga4 import build_ga4_body, fit_ga4_body, owox_ga4_body
 from shared.hits.identity import client_id_for
 from shared.hits.ua import Hit, build_ua_hit, encode_hit, owox_hit
 from shared.pii import find_pii
 from shared.settings import Settings
 from shared.validation import (
     GA4_BODY_LIMIT,
+    GA4_MAX_AGE,
+    OWOX_GA4_MAX_AGE,
     PAYLOAD_TOO_LARGE,
     VALUE_OUT_OF_BOUNDS,
     ParserMessage,
@@ -133,9 +135,9 @@ DESTINATIONS: dict[str, Destination] = {
     for destination in (
         Destination("owox", timedelta(days=30), "owox", build_owox_request),
         Destination("ua", timedelta(hours=4), "google", build_ua_request),
-        Destination("ga4", timedelta(hours=72), "google", build_ga4_request),
-        # OWOX BI keeps back-dated GA4-format events; its UA access point's 30 days apply.
-        Destination("owox_ga4", timedelta(days=30), "owox", build_owox_ga4_request),
+        Destination("ga4", GA4_MAX_AGE, "google", build_ga4_request),
+        # The age limit is the one difference from `ga4` besides the phone (OWOX_GA4_MAX_AGE).
+        Destination("owox_ga4", OWOX_GA4_MAX_AGE, "owox", build_owox_ga4_request),
     )
 }
 
@@ -277,10 +279,12 @@ def _checked_ga4_body(
 ) -> bytes:
     client_id = client_id_for(event, settings.client_id_policy(destination))
     body = build_ga4_body(event, settings, client_id, now)
-    # The body has no phone field for either (OWOX BI documents none on its GA4 access point);
-    # only Google's copy must also prove that no phone hides in the attribution values.
+    # The seed's rule: Google's body must prove no phone hides in it; OWOX BI's is that same
+    # body plus the caller's phone, so the two differ by `tel` alone.
     if DESTINATIONS[destination].target == "google":
         guard_pii(body, event.phones)
+    else:
+        body = owox_ga4_body(body, event.caller)
     body = fit_ga4_body(body)
     encoded = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
     # GA4 takes events back-dated by 72 hours; OWOX BI's access point keeps older ones too.

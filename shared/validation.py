@@ -589,6 +589,9 @@ GA4_MAX_USER_PROPERTY_NAME: Final = 24
 GA4_MAX_USER_PROPERTY_VALUE: Final = 36
 GA4_MAX_USER_ID: Final = 256
 GA4_MAX_AGE: Final = timedelta(hours=72)
+# OWOX BI's GA4 access point accepts events of any past date and documents no limit; 30 days,
+# as its UA access point documents for `qt`, bounds how long a stuck event keeps being retried.
+OWOX_GA4_MAX_AGE: Final = timedelta(days=30)
 # Vendor clocks (the call's start time) may run a little ahead of ours.
 GA4_FUTURE_SKEW: Final = timedelta(minutes=5)
 
@@ -734,6 +737,10 @@ def _check_params(params: object, path: str, is_item: bool = False) -> list[Ga4M
             continue
         if name == "items" and not is_item:
             out.extend(_check_items(value, here))
+            continue
+        if name == "tel" and not (isinstance(value, str) and _E164_RE.fullmatch(value)):
+            # OWOX BI's phone parameter, as on its UA access point: E.164 or it is not a phone.
+            out.append(_m(here, VALUE_INVALID, "tel must be an E.164 number like +12015550111."))
             continue
         out.extend(_check_param_value(name, value, here, GA4_LONG_VALUES.get(name, GA4_MAX_VALUE)))
     return out

@@ -12,7 +12,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Final, Literal
 from urllib.parse import parse_qsl, urlsplit
 
@@ -21,6 +21,7 @@ from werkzeug.serving import WSGIRequestHandler, run_simple
 
 from shared.pii import find_pii
 from shared.validation import (
+    OWOX_GA4_MAX_AGE,
     PII_DETECTED,
     VALUE_INVALID,
     Ga4Message,
@@ -52,8 +53,6 @@ MAX_RECORDED_BYTES: Final = 64 * 1024 * 1024
 MAX_REQUEST_BYTES: Final = 1024 * 1024
 MAX_KNOWN_PHONES: Final = 1000
 RECORDED_HEADERS: Final = ("User-Agent", "Content-Type")
-# OWOX BI's GA4 access point keeps back-dated events (GA4 itself: 72 hours); 30 days as for `qt`.
-OWOX_GA4_MAX_AGE: Final = timedelta(days=30)
 
 
 @dataclass
@@ -342,6 +341,9 @@ def create_app(
                 )
                 for path in find_pii(params, state.known_phones())
             ]
+        if target == "owox" and is_valid(messages):
+            for phone in _ga4_phones(params):
+                state.remember_phone(phone)
         return Evaluated(body.decode("utf-8", errors="replace"), params, messages)
 
     def no_content(_: list[Evaluated]) -> Response:
@@ -450,6 +452,18 @@ def _body_text() -> str:
 def _lines(body: bytes) -> list[bytes]:
     """The hits of a batch body: one per line, blank lines (such as a final newline) skipped."""
     return [line.rstrip(b"\r") for line in body.split(b"\n") if line.strip()]
+
+
+def _ga4_phones(body: Mapping[str, object]) -> list[str]:
+    """The `tel` of each event of an OWOX BI GA4 body, as OWOX BI's builder adds it."""
+    events = body.get("events")
+    phones: list[str] = []
+    for event in events if isinstance(events, list) else []:
+        params = event.get("params") if isinstance(event, Mapping) else None
+        phone = params.get("tel") if isinstance(params, Mapping) else None
+        if isinstance(phone, str) and phone:
+            phones.append(phone)
+    return phones
 
 
 def _first_wins(pairs: Sequence[tuple[str, str]]) -> dict[str, str]:

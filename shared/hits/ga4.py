@@ -58,6 +58,18 @@ def build_ga4_body(
     return body
 
 
+def owox_ga4_body(body: dict[str, Any], caller: str | None) -> dict[str, Any]:
+    """OWOX BI's GA4 body: the Google body plus the caller's E.164 phone as `tel` on each event.
+
+    Derived by adding to the Google body, never the other way round, so Google's copy cannot
+    carry the phone. Each event gets it because each becomes its own row in OWOX BI's tables.
+    """
+    if not caller:
+        return body
+    events = [{**event, "params": {**event["params"], "tel": caller}} for event in body["events"]]
+    return {**body, "events": events}
+
+
 def fit_ga4_body(body: dict[str, Any]) -> dict[str, Any]:
     """The body with each text parameter cut to GA4's limit for it: a long landing URL or
     campaign name should not cost the whole call, and GA4 keeps no more than this anyway.

@@ -313,9 +313,9 @@ def test_owox_accepts_a_queue_time_google_would_drop(client: FlaskClient) -> Non
     assert hits(client)[0]["valid"] is True
 
 
-def test_owox_ga4_accepts_a_body_and_answers_204(client: FlaskClient) -> None:
+def test_owox_ga4_accepts_a_body_with_tel_and_answers_204(client: FlaskClient) -> None:
     body = ga4_body()
-    body["events"][0]["params"]["caller"] = "+12015550123"
+    body["events"][0]["params"]["tel"] = "+12015550123"
     response = client.post("/owox-ga4/local/mp", data=json.dumps(body))
     (record,) = hits(client)
     assert (response.status_code, record["destination"], record["target"], record["valid"]) == (
@@ -324,6 +324,39 @@ def test_owox_ga4_accepts_a_body_and_answers_204(client: FlaskClient) -> None:
         "owox",
         True,
     )
+
+
+def test_owox_ga4_tel_that_is_not_e164_is_invalid(client: FlaskClient) -> None:
+    body = ga4_body()
+    body["events"][0]["params"]["tel"] = "201-555-0123"
+    response = client.post("/owox-ga4/local/mp", json=body)
+    (record,) = hits(client)
+    assert (response.status_code, codes_ga4(record)) == (
+        204,
+        [("events[0].params.tel", "VALUE_INVALID")],
+    )
+
+
+def test_phone_sent_to_owox_ga4_is_caught_later_in_any_form_in_a_ga4_body(
+    client: FlaskClient,
+) -> None:
+    owox = ga4_body()
+    owox["events"][0]["params"]["tel"] = "+12015550123"
+    client.post("/owox-ga4/local/mp", json=owox)
+    google = ga4_body()
+    # Digits glued inside other text are found only by knowing the number OWOX BI received.
+    google["events"][0]["params"]["call_ref"] = "x12015550123y"
+    client.post(f"/mp/collect{GA4_QUERY}", json=google)
+    assert codes_ga4(hits(client, "?destination=ga4")[0]) == [
+        ("events[0].params.call_ref", "PII_DETECTED")
+    ]
+
+
+def test_a_glued_phone_nobody_sent_to_owox_ga4_is_not_flagged(client: FlaskClient) -> None:
+    google = ga4_body()
+    google["events"][0]["params"]["call_ref"] = "x12015550123y"
+    client.post(f"/mp/collect{GA4_QUERY}", json=google)
+    assert codes_ga4(hits(client)[0]) == []
 
 
 def test_owox_ga4_accepts_an_event_from_last_week(client: FlaskClient) -> None:

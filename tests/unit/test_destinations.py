@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -128,11 +129,28 @@ def test_stream_without_a_secret_is_rejected() -> None:
         build_ga4_request(event(measurement_id="G-UNKNOWN1"), SETTINGS, NOW)
 
 
-def test_owox_ga4_posts_the_ga4_body_to_the_streaming_url() -> None:
+def test_owox_ga4_posts_the_ga4_body_plus_tel_to_the_streaming_url() -> None:
     request = build_owox_ga4_request(event(), SETTINGS, NOW)
 
+    google = json.loads(build_ga4_request(event(), SETTINGS, NOW).body or b"")
+    google["events"][0]["params"]["tel"] = "+12015550123"
     assert (request.method, request.url) == ("POST", "https://streaming.bi.owox.com/ga4/acme/mp")
-    assert request.body == build_ga4_request(event(), SETTINGS, NOW).body
+    assert request.headers == {
+        "User-Agent": "owox-call-bridge/test",
+        "Content-Type": "application/json",
+    }
+    assert json.loads(request.body or b"") == google
+
+
+def test_owox_ga4_keeps_a_call_too_old_for_google() -> None:
+    five_days = event(started_at=(NOW - timedelta(days=5)).isoformat())
+
+    body = json.loads(build_owox_ga4_request(five_days, SETTINGS, NOW).body or b"")
+
+    assert body["timestamp_micros"] == int((NOW - timedelta(days=5)).timestamp()) * 1_000_000
+    with pytest.raises(TooOld):
+        prepare(DESTINATIONS["ga4"], five_days, NOW)
+    prepare(DESTINATIONS["owox_ga4"], five_days, NOW)
 
 
 def test_owox_ga4_without_a_streaming_url_is_rejected() -> None:
@@ -149,6 +167,7 @@ def test_owox_ga4_without_a_streaming_url_is_rejected() -> None:
         ("ga4", timedelta(hours=73), True),
         ("owox", timedelta(days=29), False),
         ("owox", timedelta(days=31), True),
+        ("owox_ga4", timedelta(days=29), False),
         ("owox_ga4", timedelta(days=31), True),
     ],
 )
