@@ -192,6 +192,8 @@ _DASHES: Final = dict.fromkeys((*range(8208, 8214), 8722, 65112, 65123, 65293), 
 
 def _normalised(text: str) -> str:
     """NFKC, digits of every script as ASCII, dashes as `-`, invisible characters removed."""
+    if text.isascii():  # the common case, and already in its normal form
+        return text
     text = unicodedata.normalize("NFKC", text.translate(_INVISIBLE)).translate(_DASHES)
     if text.isascii():
         return text
@@ -199,8 +201,8 @@ def _normalised(text: str) -> str:
 
 
 # Values that must pass though they hold digit runs a matcher could take for a phone: UUIDs,
-# UA property ids, GA client ids and `_ga` cookies, ISO and written-out dates, times, IPv4/IPv6 addresses,
-# software versions ("Chrome/129.0.6668.100", "v 5.0") and dotted names with letters
+# UA property ids, GA client ids and `_ga` cookies, ISO and written-out dates, times, IPv4/IPv6
+# addresses, software versions ("Chrome/129.0.6668.100", "v 5.0") and dotted names with letters
 # ("UP1A.231005.007"). They are blanked in the copy the phone matcher reads.
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
 _SAFE_TOKENS_RE: Final = re.compile(
@@ -215,6 +217,7 @@ _SAFE_TOKENS_RE: Final = re.compile(
             rf"(?i:\b{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}(?:,?\s+\d{{1,2}}:?\d{{2}})?)",
             rf"(?i:\b\d{{1,2}}\s+{_MONTH}\s+\d{{4}}(?:,?\s+\d{{1,2}}:?\d{{2}})?)",
             r"\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?",
+            r"(?<![0-9])1[0-9]{12}(?![0-9])",  # Unix time in milliseconds (2001-2286)
             r"\d{1,3}(?:\.\d{1,3}){3}",
             r"[0-9a-fA-F]{0,4}(?::[0-9a-fA-F]{0,4}){2,7}",
             r"(?:(?<=[A-Za-z/])|\b[vV]\s?)\d+(?:[._]\d+)+",
@@ -230,16 +233,15 @@ _MIN_PHONE_DIGITS: Final = 7
 _DEFAULT_REGION: Final = "US"
 
 
-def _matcher_text(form: str) -> str:
-    return _ODD_SEPARATOR_RE.sub("-", _SAFE_TOKENS_RE.sub(" ", form))
+# Seven digits with at most a few separators between them: without such a run the text
+# holds no phone number, and the matcher (the costly step, ~100 µs) is not run.
+_PHONE_RUN_RE: Final = re.compile(rf"[0-9](?:[\s().\-/_]{{0,3}}[0-9]){{{_MIN_PHONE_DIGITS - 1}}}")
 
 
-def _matches_phone(form: str, regions: tuple[str, ...]) -> bool:
-    """Whether libphonenumber finds a valid number in the text, read in any of `regions`."""
-    if sum(c.isdigit() for c in form) < _MIN_PHONE_DIGITS:
-        return False
-    text = _matcher_text(form)
-    if sum(c.isdigit() for c in text) < _MIN_PHONE_DIGITS:
+@functools.lru_cache(maxsize=4096)  # user agents and landing pages repeat from hit to hit
+def _matches_phone(text: str, regions: tuple[str, ...]) -> bool:
+    """Whether libphonenumber finds a valid number in the (masked) text, read in `regions`."""
+    if not _PHONE_RUN_RE.search(text):
         return False
     return any(phonenumbers.PhoneNumberMatcher(text, region).has_next() for region in regions)
 
@@ -255,10 +257,13 @@ def _has_pii(text: str, needles: tuple[str, ...], regions: tuple[str, ...] = ())
             return True
         if "+" in form and any(_possible_number(m.group()) for m in _E164_RE.finditer(form)):
             return True
+        # Every phone check below needs a run of digits: most values have none, and skip them.
+        if not _PHONE_RUN_RE.search(form):
+            continue
         masked = _SAFE_TOKENS_RE.sub(" ", form)
         if any(_looks_formatted_phone(m, masked) for m in _FORMATTED_RE.finditer(masked)):
             return True
-        if regions and _matches_phone(form, regions):
+        if regions and _matches_phone(_ODD_SEPARATOR_RE.sub("-", masked), regions):
             return True
     return False
 

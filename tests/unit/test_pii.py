@@ -274,3 +274,87 @@ def legitimate_hits(draw: st.DrawFn) -> dict[str, str]:
 @given(hit=legitimate_hits())
 def test_typical_legitimate_hit_is_not_flagged(hit: dict[str, str]) -> None:
     assert find_pii(hit, [CALLER, "+442079460018"]) == []
+
+
+FULL_WIDTH = "".join(chr(ord(digit) + 0xFEE0) for digit in "2015550123")
+ARABIC_INDIC = "".join(chr(0x0660 + int(digit)) for digit in "2015550123")
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "2015550123",
+        "12015550123",
+        FULL_WIDTH,
+        ARABIC_INDIC,
+        "201\u2013555\u20130123",  # en dash
+        "201\u2011555\u20110123",  # non-breaking hyphen
+        "201/555/0123",
+        "201_555_0123",
+        "201\u200b555\u200b0123",  # zero-width spaces
+        "201 5550123",
+        "Mozilla/5.0 201.555.0123",
+        "v 5.0 (202) 555-0177",
+    ],
+)
+@pytest.mark.parametrize("known", [[], ["+442079460018"]], ids=["withheld", "another caller"])
+def test_phone_is_found_when_the_caller_is_withheld_or_another(
+    written: str, known: list[str]
+) -> None:
+    assert find_pii({**HIT, "el": f"lead {written}"}, known) == ["el"]
+
+
+@pytest.mark.parametrize("email", ["jose@münchen.de", "josé@b.co", "李@例子.中国"])
+def test_internationalised_email_address_is_found(email: str) -> None:
+    assert find_pii({**HIT, "cd2": email}) == ["cd2"]
+
+
+@pytest.mark.parametrize(
+    "value", ["Nov 27 2026 0914", "Bonus +10.000.000 points", "sku-100-200-3000"]
+)
+def test_former_false_positive_passes(value: str) -> None:
+    assert find_pii({**HIT, "cd1": value}, [CALLER]) == []
+
+
+NOTATIONS = (
+    PhoneNumberFormat.E164,
+    PhoneNumberFormat.INTERNATIONAL,
+    PhoneNumberFormat.NATIONAL,
+    PhoneNumberFormat.RFC3966,
+)
+US_EXAMPLES = [n for n in EXAMPLES if phonenumbers.region_code_for_number(n) == "US"]
+
+
+@st.composite
+def us_phones_in_any_notation(draw: st.DrawFn) -> str:
+    """A US number (the default region) as a person or a form might write it."""
+    number = draw(st.sampled_from(US_EXAMPLES))
+    text = phonenumbers.format_number(number, draw(st.sampled_from(NOTATIONS)))
+    dash = draw(st.sampled_from(["-", "\u2013", "\u2011", "/", "_", ".", " "]))
+    text = text.replace("-", dash) if not text.startswith("tel:") else text
+    if draw(st.booleans()):
+        text = text.replace(" ", "\u200b" if draw(st.booleans()) else "\u00a0")
+    if draw(st.booleans()):
+        text = "".join(
+            chr(ord(c) + 0xFEE0) if c.isdigit() else c for c in text
+        )  # full-width digits
+    return text
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    written=us_phones_in_any_notation(),
+    carrier=st.sampled_from(CARRIERS),
+    parameter=st.sampled_from(PARAMETERS),
+    known=st.sampled_from([[], [CALLER], ["+442079460018"]]),
+)
+def test_phone_in_any_notation_is_found_in_any_parameter_known_or_not(
+    written: str, carrier: str, parameter: str, known: list[str]
+) -> None:
+    assert find_pii({**HIT, parameter: carrier.format(written)}, known) == [parameter]
+
+
+@settings(max_examples=300, deadline=None)
+@given(hit=legitimate_hits())
+def test_legitimate_hit_is_not_flagged_without_a_known_caller(hit: dict[str, str]) -> None:
+    assert find_pii(hit) == []
