@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from urllib.parse import quote, unquote, urlsplit
 
@@ -27,13 +27,26 @@ from shared.sources import SOURCES
 from shared.sources.base import Source, WebhookRequest
 
 Publish = Callable[[Sequence[CallEvent], Settings], list[str]]
+# Stores events durably when publishing failed; False when the store did not take them either.
+Keep = Callable[[Sequence[CallEvent], Settings, datetime], bool]
 RETRY_AFTER_S = "30"
 # Characters a vendor's HTTP client leaves unescaped in a path; the rest were %-escaped.
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"
 
 
-def handle_webhook(request: Request, settings: Settings, publish: Publish, now: datetime) -> Reply:
-    """Answer one HTTP request to ingest (DESIGN §7); publishes only what verified and parsed."""
+def handle_webhook(
+    request: Request,
+    settings: Settings,
+    publish: Publish,
+    now: datetime,
+    keep: Keep | None = None,
+    after_publish: Callable[[Settings], None] | None = None,
+) -> Reply:
+    """Answer one HTTP request to ingest (DESIGN §7); publishes only what verified and parsed.
+
+    When publishing fails, `keep` stores the events for a later republish and the answer is
+    still 2xx; 503 only when neither took them. `after_publish` runs after each success.
+    """
     started = time.perf_counter()
     if request.method == "GET" and request.path.rstrip("/") == "/healthz":
         return Reply(200, {"status": "ok"})
@@ -71,6 +84,8 @@ def handle_webhook(request: Request, settings: Settings, publish: Publish, now: 
             return Reply(reply.status, reply.body, {"Allow": allowed})
         return reply
     except RetryableError as error:
+        if keep is not None and keep(parsed.events, settings, now):
+            return _kept(name, parsed.events, parsed.status, parsed.headers, error)
         log_outcome(
             "ERROR",
             "publish failed; the vendor should retry",
@@ -81,6 +96,8 @@ def handle_webhook(request: Request, settings: Settings, publish: Publish, now: 
         )
         reply = error_reply(error)
         return Reply(reply.status, reply.body, {"Retry-After": RETRY_AFTER_S})
+    if after_publish is not None:
+        after_publish(settings)
     elapsed_ms = (time.perf_counter() - started) * 1000
     for event in parsed.events:
         log_outcome(
@@ -95,6 +112,29 @@ def handle_webhook(request: Request, settings: Settings, publish: Publish, now: 
     return Reply(
         parsed.status, {"event_ids": event_ids, "message_ids": message_ids}, parsed.headers
     )
+
+
+def _kept(
+    name: str,
+    events: Sequence[CallEvent],
+    status: int,
+    headers: Mapping[str, str],
+    error: RetryableError,
+) -> Reply:
+    for event in events:
+        log_outcome(
+            "WARNING",
+            "publish failed; call kept to republish when Pub/Sub accepts",
+            outcome="kept",
+            source=name,
+            event_id=event.event_id,
+            reason=error.reason,
+            detail=error.detail,
+        )
+    event_ids = [event.event_id for event in events]
+    # Answered as a published call is (202, or the 200 a platform requires): it must not
+    # resend, and some never would.
+    return Reply(status, {"event_ids": event_ids, "message_ids": [], "kept": True}, headers)
 
 
 def _enabled_source(name: str, settings: Settings) -> Source:

@@ -9,6 +9,8 @@ from typing import Literal
 Severity = Literal["DEBUG", "INFO", "NOTICE", "WARNING", "ERROR", "CRITICAL"]
 Outcome = Literal[
     "published",
+    "kept",
+    "republished",
     "ignored",
     "rejected",
     "sent",

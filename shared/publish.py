@@ -23,21 +23,30 @@ def publisher() -> pubsub_v1.PublisherClient:
     return pubsub_v1.PublisherClient(batch_settings=batching)
 
 
+# One Pub/Sub message: its data and its attributes.
+Message = tuple[bytes, dict[str, str]]
+
+
+def event_message(event: CallEvent) -> Message:
+    """The message ingest publishes for one event: its JSON, and the attributes dispatch,
+    the replay tool and the kept-call sweeper read without decoding it."""
+    attributes = {
+        "event_id": event.event_id,
+        "source": event.source,
+        "status": event.status.value,
+        "schema_version": str(SCHEMA_VERSION),
+    }
+    return event_to_json(event), attributes
+
+
 def publish_events(events: Sequence[CallEvent], settings: Settings) -> list[str]:
     """Publish every event and wait for all acks; returns message ids, raises PublishFailed."""
+    return publish_messages([event_message(event) for event in events], settings)
+
+
+def publish_messages(messages: Sequence[Message], settings: Settings) -> list[str]:
+    """Publish ready-made messages to the call topic; raises PublishFailed."""
     topic = publisher().topic_path(settings.project_id, settings.topic)
-    messages = [
-        (
-            event_to_json(event),
-            {
-                "event_id": event.event_id,
-                "source": event.source,
-                "status": event.status.value,
-                "schema_version": str(SCHEMA_VERSION),
-            },
-        )
-        for event in events
-    ]
     return _publish_all(topic, messages, settings.publish_timeout_s)
 
 
@@ -47,9 +56,7 @@ def publish_dead_letter(data: bytes, attributes: Mapping[str, str], settings: Se
     return _publish_all(topic, [(data, dict(attributes))], settings.publish_timeout_s)[0]
 
 
-def _publish_all(
-    topic: str, messages: Sequence[tuple[bytes, dict[str, str]]], timeout_s: float
-) -> list[str]:
+def _publish_all(topic: str, messages: Sequence[Message], timeout_s: float) -> list[str]:
     """Publish and wait for every ack within one deadline, not one timeout per message."""
     client = publisher()
     futures = [client.publish(topic, data, **attributes) for data, attributes in messages]
