@@ -28,6 +28,14 @@ SCHEMA_VERSION: Literal[1] = 1
 # A `_ga` cookie value: GA1.<domain depth>.<random>.<first visit seconds>; GA keeps the last two.
 _GA_COOKIE = re.compile(r"^GA\d+\.\d+(?:-\d+)?\.(\d+\.\d+)$", re.IGNORECASE)
 
+# A GA4 session id: the session's start in Unix seconds, as gtag.js reports it.
+_SESSION_ID = re.compile(r"^\d{1,20}$")
+# A `_ga_<container id>` cookie value. GS1: GS1.<domain depth>.<session id>.<session number>.…
+# GS2 (rolled out from May 2025): GS2.<domain depth>.s<session id>$o<session number>$g…$t…,
+# `$`-separated fields named by their first letter, in no guaranteed order.
+_GS1_COOKIE = re.compile(r"^GS1\.\d+(?:-\d+)?\.(\d{1,20})\.", re.IGNORECASE)
+_GS2_COOKIE = re.compile(r"^GS2\.\d+(?:-\d+)?\.(.+)$", re.IGNORECASE)
+
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2048)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
 # Finite only: JSON has no infinity, so `1e400` would be published as null and never decode.
@@ -74,6 +82,26 @@ def client_id_from(value: str) -> str:
     return match.group(1) if match else text
 
 
+def session_id_from(value: str) -> str:
+    """Accept a GA4 session id or a `_ga_<container id>` cookie value (GS1 or GS2 format) and
+    return the session id. Raises ValueError for anything else, naming the accepted forms.
+    """
+    text = value.strip()
+    if _SESSION_ID.fullmatch(text):
+        return text
+    gs1 = _GS1_COOKIE.match(text)
+    if gs1:
+        return gs1.group(1)
+    gs2 = _GS2_COOKIE.match(text)
+    for field in gs2.group(1).split("$") if gs2 else ():
+        if field[:1] in ("s", "S") and _SESSION_ID.fullmatch(field[1:]):
+            return field[1:]
+    raise ValueError(
+        "expected a GA4 session id (digits) or a _ga_<container id> cookie value "
+        "(GS1.1.<session>.… or GS2.1.s<session>$…)"
+    )
+
+
 class CallEvent(BaseModel):
     """One call outcome, as every destination sees it. Phones are E.164; times are UTC."""
 
@@ -107,7 +135,10 @@ class CallEvent(BaseModel):
         default=None, description="GA client id; a `_ga` cookie value is accepted."
     )
     user_id: ShortText | None = None
-    session_id: ShortText | None = None
+    session_id: ShortText | None = Field(
+        default=None,
+        description="GA4 session id; a `_ga_<container id>` cookie value (GS1 or GS2) is accepted.",
+    )
     utm_source: Text | None = None
     utm_medium: Text | None = None
     utm_campaign: Text | None = None
@@ -165,6 +196,13 @@ class CallEvent(BaseModel):
     @classmethod
     def _client_id_from_cookie(cls, value: Any) -> Any:
         return client_id_from(value) if isinstance(value, str) else value
+
+    @field_validator("session_id", mode="before")
+    @classmethod
+    def _session_id_from_cookie(cls, value: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        return session_id_from(value) if isinstance(value, str) and value.strip() else value
 
     @field_validator("started_at")
     @classmethod

@@ -61,7 +61,7 @@ _MACHINE = frozenset(
 _API_CALL = "outbound-api"
 _DIALLED_LEG = "outbound-dial"
 # Our own query parameters on the callback URL (covered by the signature) carry attribution.
-_ATTRIBUTION = ("client_id", "user_id", *fields.ATTRIBUTION_FIELDS, "landing_page")
+_ATTRIBUTION = ("client_id", "user_id", "session_id", *fields.ATTRIBUTION_FIELDS, "landing_page")
 
 
 def sign(auth_token: str, url: str, params: Iterable[tuple[str, str]] = ()) -> str:
