@@ -16,7 +16,7 @@ from google.cloud import pubsub_v1
 from shared.events import derive_event_id
 from shared.hits.ua import cache_buster
 from shared.settings import Settings
-from tests.e2e.samples import E2E_DESTINATIONS, E2E_ENV
+from tests.e2e.samples import E2E_DELIVERY_ATTEMPTS, E2E_DESTINATIONS, E2E_ENV
 from tools.send_call import signed_headers
 from tools.stack import DEV_SECRET, Ports, Stack
 from tools.topology import dead_letter_subscription
@@ -164,7 +164,14 @@ def generic_event_id(call_id: str) -> str:
 @pytest.fixture(scope="session")
 def pipeline() -> Iterator[Pipeline]:
     """One stack for the e2e session; each test clears the collector first."""
-    stack = Stack(ports=Ports.free(), env=E2E_ENV, destinations=E2E_DESTINATIONS)
+    # Fewer delivery attempts than a deploy's 40, so the dead-letter test ends within minutes;
+    # 15 is where the emulator stopped dropping messages answered 503 (tools/topology.py).
+    stack = Stack(
+        ports=Ports.free(),
+        env=E2E_ENV,
+        destinations=E2E_DESTINATIONS,
+        max_delivery_attempts=E2E_DELIVERY_ATTEMPTS,
+    )
     with stack:
         os.environ["PUBSUB_EMULATOR_HOST"] = stack.emulator_host
         subscriber = pubsub_v1.SubscriberClient()
