@@ -1,0 +1,57 @@
+"""The comparison points `make bench` runs beside our functions, in the same functions-framework.
+
+`floor`: the bare framework answering 202 (nothing is cheaper). `naive`: what any ingest must do
+at least: decode the JSON, publish it, wait for Pub/Sub's ack. `counter`: a no-op endpoint that
+counts what reaches it: the push floor, and the destination dispatch sends its hits to.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import threading
+
+import flask
+import functions_framework
+from google.cloud import pubsub_v1
+
+NAIVE_TOPIC = "bench-naive"
+_counted = 0
+_counted_lock = threading.Lock()
+
+
+@functions_framework.http
+def floor(request: flask.Request) -> tuple[str, int]:
+    """Answer 202 and nothing else."""
+    return "", 202
+
+
+@functions_framework.http
+def naive(request: flask.Request) -> tuple[dict[str, str], int]:
+    """Decode the body, publish it and wait for the ack, as ingest does with no checks at all."""
+    data = request.get_data()
+    json.loads(data)
+    client = _publisher()
+    topic = client.topic_path(os.environ["GOOGLE_CLOUD_PROJECT"], NAIVE_TOPIC)
+    message_id = client.publish(topic, data).result(timeout=10)
+    return {"message_id": str(message_id)}, 202
+
+
+@functions_framework.http
+def counter(request: flask.Request) -> tuple[str, int]:
+    """Count every POST (a push or a hit) and answer 200; GET answers the count so far."""
+    global _counted
+    if request.method == "GET":
+        return str(_counted), 200
+    request.get_data()
+    with _counted_lock:
+        _counted += 1
+    return "", 200
+
+
+@functools.cache
+def _publisher() -> pubsub_v1.PublisherClient:
+    # The same batching as shared/publish.py, so the comparison is of the work, not the settings.
+    batching = pubsub_v1.types.BatchSettings(max_messages=100, max_latency=0.005)
+    return pubsub_v1.PublisherClient(batch_settings=batching)
