@@ -16,6 +16,7 @@ import phonenumbers
 from shared.errors import ConfigError
 from shared.events import CallEvent, CallStatus
 from shared.hits.identity import MissingClientIdPolicy
+from shared.validation import ga4_event_name_problem
 
 T = TypeVar("T")
 
@@ -31,6 +32,10 @@ _UA_PROPERTY = re.compile(r"^UA-\d{4,10}-\d{1,4}$", re.IGNORECASE)
 _DATABASE = re.compile(r"^(\(default\)|[a-z][a-z0-9-]{2,61}[a-z0-9])$")
 
 Dedup = Literal["firestore", "off"]
+# `lead_status` values that mean "a good lead", as the platform modules write them: CallRail's
+# `good_lead`, Ringostat's PROPER disposition (`proper`), Calltouch's target and unique target
+# calls. CallRail's `previously_marked_good_lead` is a known lead calling again: not a new lead.
+DEFAULT_LEAD_STATUSES = frozenset({"good_lead", "proper", "target", "unique_target"})
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,10 @@ class Settings:
     # API secrets of further GA4 streams, for events that carry their own measurement_id.
     ga4_api_secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
     ga4_event_name: str = "phone_call"
+    # GA4's recommended lead event, sent besides the call event for a lead (None: never).
+    ga4_lead_event_name: str | None = "generate_lead"
+    # Lower-case `lead_status` values that make a call a lead.
+    ga4_lead_statuses: frozenset[str] = DEFAULT_LEAD_STATUSES
     owox_ga4_url: str | None = None
     webhook_secrets: Mapping[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
     event_category: str = "call"
@@ -130,6 +139,10 @@ class Settings:
             ga4_api_secret=read("GA4_API_SECRET", str, None),
             ga4_api_secrets=read("GA4_API_SECRETS", _ga4_secrets, {}),
             ga4_event_name=read("GA4_EVENT_NAME", _ga4_event_name, defaults.ga4_event_name),
+            ga4_lead_event_name=read(
+                "GA4_LEAD_EVENT_NAME", _ga4_lead_event_name, defaults.ga4_lead_event_name
+            ),
+            ga4_lead_statuses=read("GA4_LEAD_STATUSES", _lead_statuses, defaults.ga4_lead_statuses),
             owox_ga4_url=read("OWOX_GA4_URL", _owox_url, None),
             webhook_secrets=_webhook_secrets(env, problems),
             event_category=read("EVENT_CATEGORY", _text(150), defaults.event_category),
@@ -159,6 +172,10 @@ class Settings:
             ),
             send_spam=read("SEND_SPAM", _flag, defaults.send_spam),
         )
+        if settings.ga4_lead_event_name == settings.ga4_event_name:
+            problems.append(
+                "GA4_LEAD_EVENT_NAME: the same as GA4_EVENT_NAME; a lead would count twice"
+            )
         if problems:
             raise ConfigError(problems)
         return settings
@@ -235,9 +252,24 @@ def _ga4_secrets(raw: str) -> dict[str, str]:
 
 
 def _ga4_event_name(raw: str) -> str:
-    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,39}", raw):
-        raise ValueError("a GA4 event name: a letter, then letters, digits or _, at most 40")
+    # GA4's own naming rules, as its /debug/mp/collect applies them, so a bad name fails here.
+    problem = ga4_event_name_problem(raw)
+    if problem:
+        raise ValueError(f"not a GA4 event name: {problem}")
     return raw
+
+
+def _ga4_lead_event_name(raw: str) -> str | None:
+    return None if raw.lower() == "off" else _ga4_event_name(raw)
+
+
+def _lead_statuses(raw: str) -> frozenset[str]:
+    if raw.lower() == "off":
+        return frozenset()
+    statuses = frozenset(item.strip().lower() for item in raw.split(",") if item.strip())
+    if not statuses or any(len(status) > 256 for status in statuses):
+        raise ValueError("comma-separated lead_status values of at most 256 characters, or off")
+    return statuses
 
 
 def _url(raw: str) -> str:

@@ -681,6 +681,16 @@ def _name_problem(name: str, limit: int) -> str | None:
     return None
 
 
+def ga4_event_name_problem(name: str) -> str | None:
+    """Why GA4 would refuse `name` as an event name (charset, length, reserved), or None."""
+    problem = _name_problem(name, GA4_MAX_NAME)
+    if problem is None and (
+        name in _GA4_RESERVED_EVENTS or name.startswith(_GA4_RESERVED_PREFIXES)
+    ):
+        problem = f"Event name [{name}] is reserved."
+    return problem
+
+
 def _check_timestamp(
     value: object, path: str, now: datetime, max_age: timedelta = GA4_MAX_AGE
 ) -> list[Ga4Message]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from shared.events import CallEvent
+from shared.events import CallEvent, CallStatus, Direction
 from shared.settings import Settings
 from shared.validation import GA4_LONG_VALUES, GA4_MAX_VALUE
 
@@ -27,35 +27,65 @@ _PARAMS = (
     ("landing_page", "page_location"),
     ("referrer", "page_referrer"),
     ("session_id", "session_id"),
+    # Lead signals under their own names; `value` and `currency` are GA4's own parameters.
+    ("first_call", "first_call"),
+    ("lead_status", "lead_status"),
+    ("value", "value"),
+    ("currency", "currency"),
 )
 
 
 def build_ga4_body(
     event: CallEvent, settings: Settings, client_id: str, now: datetime
 ) -> dict[str, Any]:
-    """The `/mp/collect` JSON body: one call event, dated at the call's start.
+    """The `/mp/collect` JSON body, dated at the call's start: the call event, and for a lead
+    also the lead event with the same parameters.
 
     A start after `now` (a vendor clock running fast) is dated `now`: GA4 refuses future times.
     """
-    params: dict[str, Any] = {}
-    for field_name, param in _PARAMS:
-        value = getattr(event, field_name)
-        if value is not None and value != "":
-            params[param] = value
-    params.update(custom_event_params(event, settings))
-    # GA4 counts an event towards users and engagement only with a positive engagement time;
-    # 1 ms marks the call as engaged without inflating the site's engagement time.
-    params["engagement_time_msec"] = 1
+    params = call_params(event, settings)
+    events = [{"name": settings.ga4_event_name, "params": params}]
+    if settings.ga4_lead_event_name and is_lead(event, settings):
+        events.append({"name": settings.ga4_lead_event_name, "params": dict(params)})
     body: dict[str, Any] = {
         "client_id": client_id,
         "timestamp_micros": int(min(event.started_at, now).timestamp() * 1_000_000),
-        "events": [{"name": settings.ga4_event_name, "params": params}],
+        "events": events,
     }
     if event.user_id:
         body["user_id"] = event.user_id
     if event.ip:
         body["ip_override"] = event.ip
     return body
+
+
+def call_params(event: CallEvent, settings: Settings) -> dict[str, Any]:
+    """The event parameters describing the call: mapped fields, custom fields, engagement."""
+    params: dict[str, Any] = {}
+    for field_name, param in _PARAMS:
+        value = getattr(event, field_name)
+        if value is not None and value != "":
+            # GA4 parameters are strings or numbers: a flag travels as 1 or 0.
+            params[param] = int(value) if isinstance(value, bool) else value
+    # A mapped custom field of the same name (CallRail's `custom.value`) never overrides the
+    # call's own, already normalised value.
+    for name, value in custom_event_params(event, settings).items():
+        params.setdefault(name, value)
+    # GA4 counts an event towards users and engagement only with a positive engagement time;
+    # 1 ms marks the call as engaged without inflating the site's engagement time.
+    params["engagement_time_msec"] = 1
+    return params
+
+
+def is_lead(event: CallEvent, settings: Settings) -> bool:
+    """A lead: an answered inbound first call, or a `lead_status` in GA4_LEAD_STATUSES."""
+    first_answered = (
+        event.first_call is True
+        and event.status is CallStatus.ANSWERED
+        and event.direction is Direction.INBOUND
+    )
+    qualified = (event.lead_status or "").lower() in settings.ga4_lead_statuses
+    return first_answered or qualified
 
 
 def owox_ga4_body(body: dict[str, Any], caller: str | None) -> dict[str, Any]:

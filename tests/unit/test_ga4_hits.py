@@ -6,8 +6,10 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from shared.events import CallEvent, parse_event
-from shared.hits.ga4 import build_ga4_body, fit_ga4_body
+from shared.hits.ga4 import build_ga4_body, fit_ga4_body, is_lead
 from shared.settings import Settings
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -122,3 +124,98 @@ def test_text_values_are_cut_to_ga4_limits_and_numbers_kept() -> None:
     assert params["call_duration"] == 187
     # The builder's own body is left whole: the PII guard reads it before the cut.
     assert len(body["events"][0]["params"]["campaign"]) == 2000
+
+
+# GA4's recommended lead event and its parameters: "generate_lead … currency, value"
+# (https://developers.google.com/analytics/devguides/collection/ga4/reference/events#generate_lead;
+# https://support.google.com/analytics/answer/9267735 lists generate_lead for all properties).
+def test_answered_first_call_with_a_value_is_also_a_generate_lead_with_the_same_params() -> None:
+    call = event(first_call=True, value=120.5, currency="USD", custom={})
+
+    body = build_ga4_body(call, SETTINGS, "1760224793.1424413995", NOW)
+
+    params = {
+        "call_event_id": call.event_id,
+        "call_source": "callrail",
+        "call_status": "answered",
+        "call_direction": "inbound",
+        "call_duration": 187,
+        "call_talk_time": 170,
+        "source": "google",
+        "medium": "cpc",
+        "campaign": "fall_storm_2024",
+        "page_location": "https://www.example.com/roof-repair",
+        "page_referrer": "https://www.google.com/",
+        "session_id": "1730810044",
+        "first_call": 1,
+        "value": 120.5,
+        "currency": "USD",
+        "engagement_time_msec": 1,
+    }
+    assert body == {
+        "client_id": "1760224793.1424413995",
+        "timestamp_micros": int(STARTED.timestamp()) * 1_000_000,
+        "events": [
+            {"name": "phone_call", "params": params},
+            {"name": "generate_lead", "params": params},
+        ],
+    }
+
+
+def test_repeat_call_is_a_phone_call_only_and_says_so() -> None:
+    body = build_ga4_body(event(first_call=False, custom={}), SETTINGS, "1.2", NOW)
+
+    assert [e["name"] for e in body["events"]] == ["phone_call"]
+    assert body["events"][0]["params"]["first_call"] == 0
+
+
+@pytest.mark.parametrize(
+    ("fields", "lead"),
+    [
+        ({"first_call": True}, True),
+        ({"first_call": True, "status": "missed"}, False),
+        ({"first_call": True, "status": "voicemail"}, False),
+        ({"first_call": True, "direction": "outbound"}, False),
+        ({"first_call": None}, False),
+        # Qualified by the platform, whatever the call's own outcome.
+        ({"lead_status": "good_lead", "status": "missed"}, True),
+        ({"lead_status": "Good_Lead"}, True),
+        ({"lead_status": "proper"}, True),
+        ({"lead_status": "target"}, True),
+        ({"lead_status": "unique_target"}, True),
+        ({"lead_status": "not_a_lead"}, False),
+        ({"lead_status": "not_target"}, False),
+        # A known lead calling again is not a new one.
+        ({"lead_status": "previously_marked_good_lead"}, False),
+    ],
+)
+def test_which_calls_are_leads(fields: dict[str, Any], lead: bool) -> None:
+    assert is_lead(event(**fields), Settings()) is lead
+
+
+def test_qualifying_statuses_follow_the_setting() -> None:
+    settings = Settings(ga4_lead_statuses=frozenset({"hot"}))
+
+    assert (
+        is_lead(event(lead_status="HOT"), settings),
+        is_lead(event(lead_status="good_lead"), settings),
+    ) == (True, False)
+
+
+def test_lead_event_name_follows_the_setting_and_can_be_off() -> None:
+    lead = event(lead_status="good_lead")
+
+    renamed = build_ga4_body(lead, Settings(ga4_lead_event_name="qualified_call"), "1.2", NOW)
+    off = build_ga4_body(lead, Settings(ga4_lead_event_name=None), "1.2", NOW)
+
+    assert [e["name"] for e in renamed["events"]] == ["phone_call", "qualified_call"]
+    assert [e["name"] for e in off["events"]] == ["phone_call"]
+    assert off["events"][0]["params"]["lead_status"] == "good_lead"
+
+
+def test_a_mapped_custom_field_never_overrides_the_calls_own_value() -> None:
+    settings = Settings(custom_parameters={"value": "cm1"})
+
+    body = build_ga4_body(event(value=75.0, custom={"value": "75.00 USD"}), settings, "1.2", NOW)
+
+    assert body["events"][0]["params"]["value"] == 75.0

@@ -164,3 +164,49 @@ def test_client_id_policy_falls_back_to_the_default_then_synthesize() -> None:
         "skip",
         "synthesize",
     )
+
+
+def test_lead_event_and_statuses_are_read() -> None:
+    settings = Settings.from_env(
+        {"GA4_LEAD_EVENT_NAME": "qualified_call", "GA4_LEAD_STATUSES": " Hot, warm_lead ,"}
+    )
+    assert (settings.ga4_lead_event_name, settings.ga4_lead_statuses) == (
+        "qualified_call",
+        frozenset({"hot", "warm_lead"}),
+    )
+
+
+def test_lead_event_and_statuses_can_be_switched_off() -> None:
+    settings = Settings.from_env({"GA4_LEAD_EVENT_NAME": "off", "GA4_LEAD_STATUSES": "OFF"})
+    assert (settings.ga4_lead_event_name, settings.ga4_lead_statuses) == (None, frozenset())
+
+
+def test_lead_defaults_are_generate_lead_and_the_platforms_good_lead_values() -> None:
+    settings = Settings.from_env({})
+    assert (settings.ga4_event_name, settings.ga4_lead_event_name) == (
+        "phone_call",
+        "generate_lead",
+    )
+    assert settings.ga4_lead_statuses == {"good_lead", "proper", "target", "unique_target"}
+
+
+@pytest.mark.parametrize(
+    ("variable", "name", "why"),
+    [
+        ("GA4_EVENT_NAME", "page_view", "is reserved"),
+        ("GA4_LEAD_EVENT_NAME", "google_lead", "is reserved"),
+        ("GA4_EVENT_NAME", "phone-call", "alphanumeric characters and underscores"),
+        ("GA4_LEAD_EVENT_NAME", "1st_call", "start with an alphabetic character"),
+        ("GA4_EVENT_NAME", "c" * 41, "40 characters or fewer"),
+    ],
+)
+def test_event_names_ga4_would_refuse_are_refused_at_start(
+    variable: str, name: str, why: str
+) -> None:
+    with pytest.raises(ConfigError, match=f"{variable}: not a GA4 event name: .*{why}"):
+        Settings.from_env({variable: name})
+
+
+def test_lead_event_named_like_the_call_event_is_refused() -> None:
+    with pytest.raises(ConfigError, match="GA4_LEAD_EVENT_NAME: the same as GA4_EVENT_NAME"):
+        Settings.from_env({"GA4_EVENT_NAME": "call", "GA4_LEAD_EVENT_NAME": "call"})
