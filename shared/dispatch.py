@@ -66,7 +66,7 @@ def handle_push(
             )
             return ACKED
         # First: a copy of an event already sent is a duplicate, however old it is by now.
-        claim = ledger.claim(destination_name, event_id, now)
+        claim = ledger.claim(destination_name, event_id, now, source=event.source)
         if claim.already_sent:
             log_outcome(
                 "INFO",

@@ -218,6 +218,10 @@ _SAFE_TOKENS_RE: Final = re.compile(
             rf"(?i:\b\d{{1,2}}\s+{_MONTH}\s+\d{{4}}(?:,?\s+\d{{1,2}}:?\d{{2}})?)",
             r"\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?",
             r"(?<![0-9])1[0-9]{12}(?![0-9])",  # Unix time in milliseconds (2001-2286)
+            # A computed decimal ("28437.14285714286", "1.5e-07"): one dot and a long fraction,
+            # or an exponent. A written phone has two separators or none.
+            r"(?<![0-9.])[0-9]+\.[0-9]{5,}(?:[eE][+-]?[0-9]+)?(?![0-9.])",
+            r"(?<![0-9.])[0-9]+(?:\.[0-9]+)?[eE][+-]?[0-9]+(?![0-9.])",
             r"\d{1,3}(?:\.\d{1,3}){3}",
             r"[0-9a-fA-F]{0,4}(?::[0-9a-fA-F]{0,4}){2,7}",
             r"(?:(?<=[A-Za-z/])|\b[vV]\s?)\d+(?:[._]\d+)+",

@@ -358,3 +358,18 @@ def test_phone_in_any_notation_is_found_in_any_parameter_known_or_not(
 @given(hit=legitimate_hits())
 def test_legitimate_hit_is_not_flagged_without_a_known_caller(hit: dict[str, str]) -> None:
     assert find_pii(hit) == []
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["28437.14285714286", "0.30000000000000004", "1.2345678901234e-05", "72446.19172977241"],
+)
+def test_computed_decimal_is_not_a_phone(value: str) -> None:
+    # A call value or metric computed by the sender: a long fraction is not a phone number.
+    assert find_pii({"cm1": value}, []) == []
+    assert find_pii({"cm1": value}, [CALLER]) == []
+
+
+@given(number=st.floats(0, 10**6, allow_nan=False, allow_infinity=False))
+def test_any_float_as_text_is_not_a_phone(number: float) -> None:
+    assert find_pii({"value": str(number)}, []) == []
