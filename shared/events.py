@@ -43,6 +43,9 @@ FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
 CustomValue = Annotated[str, StringConstraints(max_length=500)] | int | FiniteFloat | bool
 # ISO 4217 alphabetic code, as GA4's `currency` and Google Ads' `currency_code` take it.
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+# GA4 Measurement Protocol consent values (the body's `consent.ad_user_data` and
+# `consent.ad_personalization`).
+Consent = Literal["GRANTED", "DENIED"]
 # A call's value in its currency: finite and non-negative (JSON has no NaN or infinity).
 Money = Annotated[float, Field(ge=0, le=1e12, allow_inf_nan=False)]
 
@@ -165,6 +168,14 @@ class CallEvent(BaseModel):
     recording_available: bool | None = Field(
         default=None, description="The platform recorded the call (the recording never travels)."
     )
+    # The visitor's consent as the site recorded it, for GA4's `consent` object.
+    consent_ad_user_data: Consent | None = Field(
+        default=None,
+        description="GA4 consent to send user data to Google for ads: GRANTED or DENIED.",
+    )
+    consent_ad_personalization: Consent | None = Field(
+        default=None, description="GA4 consent to ad personalization: GRANTED or DENIED."
+    )
     custom: dict[
         Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,39}$")], CustomValue
     ] = Field(default_factory=dict, max_length=50)
@@ -203,6 +214,12 @@ class CallEvent(BaseModel):
         if isinstance(value, int) and not isinstance(value, bool):
             value = str(value)
         return session_id_from(value) if isinstance(value, str) and value.strip() else value
+
+    @field_validator("consent_ad_user_data", "consent_ad_personalization", mode="before")
+    @classmethod
+    def _consent_in_capitals(cls, value: Any) -> Any:
+        # Consent-mode tags write `granted`/`denied`; the Measurement Protocol wants capitals.
+        return value.strip().upper() if isinstance(value, str) else value
 
     @field_validator("started_at")
     @classmethod

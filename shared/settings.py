@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import phonenumbers
 
 from shared.errors import ConfigError
-from shared.events import CallEvent, CallStatus
+from shared.events import CallEvent, CallStatus, Consent
 from shared.hits.identity import MissingClientIdPolicy
 from shared.validation import ga4_event_name_problem
 
@@ -35,6 +35,8 @@ Dedup = Literal["firestore", "off"]
 # `lead_status` values that mean "a good lead", as the platform modules write them: CallRail's
 # `good_lead`, Ringostat's PROPER disposition (`proper`), Calltouch's target and unique target
 # calls. CallRail's `previously_marked_good_lead` is a known lead calling again: not a new lead.
+# The consent types GA4's Measurement Protocol takes in its `consent` object.
+CONSENT_TYPES = ("ad_user_data", "ad_personalization")
 DEFAULT_LEAD_STATUSES = frozenset({"good_lead", "proper", "target", "unique_target"})
 
 
@@ -60,6 +62,8 @@ class Settings:
     ga4_lead_event_name: str | None = "generate_lead"
     # Lower-case `lead_status` values that make a call a lead.
     ga4_lead_statuses: frozenset[str] = DEFAULT_LEAD_STATUSES
+    # GA4 consent for calls that carry none, per consent type; empty: send no consent object.
+    ga4_consent_default: Mapping[str, Consent] = field(default_factory=dict)
     owox_ga4_url: str | None = None
     webhook_secrets: Mapping[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
     event_category: str = "call"
@@ -143,6 +147,7 @@ class Settings:
                 "GA4_LEAD_EVENT_NAME", _ga4_lead_event_name, defaults.ga4_lead_event_name
             ),
             ga4_lead_statuses=read("GA4_LEAD_STATUSES", _lead_statuses, defaults.ga4_lead_statuses),
+            ga4_consent_default=read("GA4_CONSENT_DEFAULT", _consent_default, {}),
             owox_ga4_url=read("OWOX_GA4_URL", _owox_url, None),
             webhook_secrets=_webhook_secrets(env, problems),
             event_category=read("EVENT_CATEGORY", _text(150), defaults.event_category),
@@ -261,6 +266,20 @@ def _ga4_event_name(raw: str) -> str:
 
 def _ga4_lead_event_name(raw: str) -> str | None:
     return None if raw.lower() == "off" else _ga4_event_name(raw)
+
+
+def _consent_default(raw: str) -> dict[str, Consent]:
+    consent: dict[str, Consent] = {}
+    for kind, value in _pairs(raw):
+        if kind not in CONSENT_TYPES:
+            raise ValueError(f"unknown consent type {kind!r} (known: {', '.join(CONSENT_TYPES)})")
+        if value.upper() == "GRANTED":
+            consent[kind] = "GRANTED"
+        elif value.upper() == "DENIED":
+            consent[kind] = "DENIED"
+        else:
+            raise ValueError(f"{kind}: expected GRANTED or DENIED")
+    return consent
 
 
 def _lead_statuses(raw: str) -> frozenset[str]:

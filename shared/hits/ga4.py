@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.events import CallEvent, CallStatus, Direction
-from shared.settings import Settings
+from shared.settings import CONSENT_TYPES, Settings
 from shared.validation import GA4_LONG_VALUES, GA4_MAX_VALUE
 
 # Call-event fields and the GA4 event parameters they feed. Traffic-source names follow GA4's
@@ -52,6 +52,9 @@ def build_ga4_body(
         "timestamp_micros": int(min(event.started_at, now).timestamp() * 1_000_000),
         "events": events,
     }
+    consent = consent_for(event, settings)
+    if consent:
+        body["consent"] = consent
     if event.user_id:
         body["user_id"] = event.user_id
     if event.ip:
@@ -75,6 +78,20 @@ def call_params(event: CallEvent, settings: Settings) -> dict[str, Any]:
     # 1 ms marks the call as engaged without inflating the site's engagement time.
     params["engagement_time_msec"] = 1
     return params
+
+
+def consent_for(event: CallEvent, settings: Settings) -> dict[str, str]:
+    """GA4's `consent` object: the call's own consent per type, else GA4_CONSENT_DEFAULT's."""
+    carried = {
+        "ad_user_data": event.consent_ad_user_data,
+        "ad_personalization": event.consent_ad_personalization,
+    }
+    consent: dict[str, str] = {}
+    for kind in CONSENT_TYPES:
+        value = carried[kind] or settings.ga4_consent_default.get(kind)
+        if value:
+            consent[kind] = value
+    return consent
 
 
 def is_lead(event: CallEvent, settings: Settings) -> bool:

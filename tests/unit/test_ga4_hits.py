@@ -219,3 +219,31 @@ def test_a_mapped_custom_field_never_overrides_the_calls_own_value() -> None:
     body = build_ga4_body(event(value=75.0, custom={"value": "75.00 USD"}), settings, "1.2", NOW)
 
     assert body["events"][0]["params"]["value"] == 75.0
+
+
+# GA4 Measurement Protocol body `consent`: `ad_user_data` and `ad_personalization`, each
+# GRANTED or DENIED (developers.google.com/analytics/devguides/collection/protocol/ga4/reference,
+# "consent"; the same two fields and values in the Google Ads API's Consent message).
+def test_calls_own_consent_is_the_only_addition_to_the_body() -> None:
+    call = event(consent_ad_user_data="granted", consent_ad_personalization="DENIED")
+
+    body = build_ga4_body(call, SETTINGS, "1.2", NOW)
+
+    assert body == {
+        **build_ga4_body(event(), SETTINGS, "1.2", NOW),
+        "consent": {"ad_user_data": "GRANTED", "ad_personalization": "DENIED"},
+    }
+
+
+def test_without_consent_or_a_default_no_consent_object_is_sent() -> None:
+    assert "consent" not in build_ga4_body(event(), SETTINGS, "1.2", NOW)
+
+
+def test_default_consent_fills_only_what_the_call_does_not_say() -> None:
+    settings = Settings(
+        ga4_consent_default={"ad_user_data": "DENIED", "ad_personalization": "DENIED"}
+    )
+
+    body = build_ga4_body(event(consent_ad_user_data="GRANTED"), settings, "1.2", NOW)
+
+    assert body["consent"] == {"ad_user_data": "GRANTED", "ad_personalization": "DENIED"}

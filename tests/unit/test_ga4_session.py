@@ -138,3 +138,21 @@ def test_twilio_callback_url_passes_the_session_cookie_through() -> None:
     [event] = twilio.parse(request, Settings(webhook_secrets={"twilio": (token,)})).events
 
     assert (event.client_id, event.session_id) == ("111.222", "1764244500")
+
+
+@pytest.mark.parametrize(
+    ("value", "stored"), [("GRANTED", "GRANTED"), ("denied", "DENIED"), (" granted ", "GRANTED")]
+)
+def test_generic_call_takes_consent_in_either_case(value: str, stored: str) -> None:
+    document = call(consent_ad_user_data=value, consent_ad_personalization=value)
+
+    [event] = generic.parse(generic_request(document), Settings()).events
+
+    assert (event.consent_ad_user_data, event.consent_ad_personalization) == (stored, stored)
+
+
+def test_generic_call_with_an_unknown_consent_value_is_a_bad_payload_naming_the_field() -> None:
+    with pytest.raises(BadPayload) as raised:
+        generic.parse(generic_request(call(consent_ad_personalization="yes")), Settings())
+
+    assert raised.value.field == "consent_ad_personalization"

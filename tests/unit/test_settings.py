@@ -210,3 +210,20 @@ def test_event_names_ga4_would_refuse_are_refused_at_start(
 def test_lead_event_named_like_the_call_event_is_refused() -> None:
     with pytest.raises(ConfigError, match="GA4_LEAD_EVENT_NAME: the same as GA4_EVENT_NAME"):
         Settings.from_env({"GA4_EVENT_NAME": "call", "GA4_LEAD_EVENT_NAME": "call"})
+
+
+def test_consent_default_is_read_per_type() -> None:
+    settings = Settings.from_env({"GA4_CONSENT_DEFAULT": "ad_user_data=denied"})
+    assert settings.ga4_consent_default == {"ad_user_data": "DENIED"}
+
+
+@pytest.mark.parametrize(
+    ("raw", "why"),
+    [
+        ("ad_storage=GRANTED", "unknown consent type 'ad_storage'"),
+        ("ad_user_data=yes", "ad_user_data: expected GRANTED or DENIED"),
+    ],
+)
+def test_bad_consent_default_is_refused(raw: str, why: str) -> None:
+    with pytest.raises(ConfigError, match=f"GA4_CONSENT_DEFAULT: {why}"):
+        Settings.from_env({"GA4_CONSENT_DEFAULT": raw})
