@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
@@ -44,7 +45,7 @@ def test_ga4_and_owox_ga4_receive_the_call_as_a_valid_ga4_event(pipeline: Pipeli
     }
     assert ga4["messages"] == []
     assert hits["owox_ga4"]["messages"] == []
-    assert ga4["params"] == hits["owox_ga4"]["params"]
+    assert hits["owox_ga4"]["params"] == _with_tel(ga4["params"], "+12015550123")
     assert ga4["params"] == {
         "client_id": "1760224793.1424413995",
         "timestamp_micros": int(started.timestamp()) * 1_000_000,
@@ -68,6 +69,84 @@ def test_ga4_and_owox_ga4_receive_the_call_as_a_valid_ga4_event(pipeline: Pipeli
         ],
     }
     assert PHONE_DIGITS not in json.dumps(ga4)
+
+
+def _with_tel(body: dict[str, Any], phone: str) -> dict[str, Any]:
+    """The OWOX BI GA4 body the seed's rule expects: Google's, plus `tel` on every event."""
+    events = [{**event, "params": {**event["params"], "tel": phone}} for event in body["events"]]
+    return {**body, "events": events}
+
+
+def _ga4_pair(pipeline: Pipeline, call_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    hits = {hit["destination"]: hit for hit in pipeline.ga4_hits_for_event(_event(call_id), 2)}
+    assert sorted(hits) == ["ga4", "owox_ga4"]
+    assert (hits["ga4"]["messages"], hits["owox_ga4"]["messages"]) == ([], [])
+    return hits["ga4"], hits["owox_ga4"]
+
+
+def _event(call_id: str) -> str:
+    return generic_event_id(call_id)
+
+
+def test_call_with_the_sites_ga_cookies_is_joined_to_the_visit_in_ga4(pipeline: Pipeline) -> None:
+    call_id = _call_id()
+    started = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=3)
+    session = int(started.timestamp()) - 600
+    cookies = {
+        "client_id": "GA1.1.1760224793.1424413995",
+        "session_id": f"GS2.1.s{session}$o3$g1$t{session + 120}$j60$l0$h0",
+    }
+
+    call = sample_call(call_id, started_at=started.isoformat(), **cookies)
+    assert pipeline.post_generic(call).status_code == 202
+
+    ga4, owox = _ga4_pair(pipeline, call_id)
+    assert ga4["params"] == {
+        "client_id": "1760224793.1424413995",
+        "timestamp_micros": int(started.timestamp()) * 1_000_000,
+        "events": [
+            {
+                "name": "phone_call",
+                "params": {
+                    "call_event_id": _event(call_id),
+                    "call_source": "generic",
+                    "call_status": "answered",
+                    "call_direction": "inbound",
+                    "call_duration": 187,
+                    "call_talk_time": 170,
+                    "source": "google",
+                    "medium": "cpc",
+                    "campaign": "fall_storm_2024",
+                    "page_location": "https://www.example.com/roof-repair",
+                    "session_id": str(session),
+                    "engagement_time_msec": 1,
+                },
+            }
+        ],
+    }
+    assert PHONE_DIGITS not in json.dumps(ga4)
+    assert owox["params"] == _with_tel(ga4["params"], "+12015550123")
+
+
+def test_answered_first_call_with_a_value_is_also_a_generate_lead(pipeline: Pipeline) -> None:
+    call_id = _call_id()
+    started = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=3)
+    lead = {"first_call": True, "value": 150, "currency": "USD", "session_id": "1764243000"}
+
+    call = sample_call(call_id, started_at=started.isoformat(), **lead)
+    assert pipeline.post_generic(call).status_code == 202
+
+    ga4, owox = _ga4_pair(pipeline, call_id)
+    phone_call, generate_lead = ga4["params"]["events"]
+    assert (phone_call["name"], generate_lead["name"]) == ("phone_call", "generate_lead")
+    assert generate_lead["params"] == phone_call["params"]
+    assert {k: phone_call["params"][k] for k in ("first_call", "value", "currency")} == {
+        "first_call": 1,
+        "value": 150.0,
+        "currency": "USD",
+    }
+    assert PHONE_DIGITS not in json.dumps(ga4)
+    assert owox["params"] == _with_tel(ga4["params"], "+12015550123")
 
 
 def test_call_older_than_four_hours_is_dead_lettered_for_ua_only(pipeline: Pipeline) -> None:

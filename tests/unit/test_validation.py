@@ -13,6 +13,7 @@ from shared.validation import (
     ParserMessage,
     debug_collect_response,
     debug_mp_collect_response,
+    ga4_event_name_problem,
     is_valid,
     ua_payload_limit,
     validate_ga4_body,
@@ -611,3 +612,42 @@ def test_a_longer_max_age_accepts_older_events() -> None:
     last_week = NOW_MICROS - 7 * 24 * 3600 * 1_000_000
     body = call_body(timestamp_micros=last_week)
     assert validate_ga4_body(body, NOW, max_age=timedelta(days=30)) == []
+
+
+def _ga4_with_param(name: str, value: object) -> dict[str, object]:
+    return {
+        "client_id": "1.2",
+        "events": [{"name": "phone_call", "params": {name: value, "engagement_time_msec": 1}}],
+    }
+
+
+@pytest.mark.parametrize("phone", ["201-555-0123", "12015550123", 12015550123, "+0123456"])
+def test_ga4_tel_must_be_e164_like_owox_bis_ua_access_point(phone: object) -> None:
+    messages = validate_ga4_body(_ga4_with_param("tel", phone), datetime(2026, 11, 27, tzinfo=UTC))
+    assert [(m.field_path, m.validation_code) for m in messages] == [
+        ("events[0].params.tel", "VALUE_INVALID")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("tel", "+12015550123"), ("first_call", 1), ("lead_status", "good_lead"), ("value", 120.5),
+     ("currency", "USD"), ("session_id", "1764243000")],
+)  # fmt: skip
+def test_the_call_and_lead_params_pass_googles_rules(name: str, value: object) -> None:
+    body = _ga4_with_param(name, value)
+    assert validate_ga4_body(body, datetime(2026, 11, 27, tzinfo=UTC)) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        ("phone_call", None),
+        ("generate_lead", None),
+        ("session_start", "Event name [session_start] is reserved."),
+        ("ga_call", "Event name [ga_call] is reserved."),
+        ("call-1", "Names may only contain alphanumeric characters and underscores."),
+    ],
+)
+def test_event_name_problem_applies_ga4_naming_rules(name: str, problem: str | None) -> None:
+    assert ga4_event_name_problem(name) == problem
