@@ -451,7 +451,9 @@ def unreachable_ledger(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 def claim_now(destination: str, event: CallEvent, ago: timedelta = timedelta(0)) -> None:
     """Another attempt's claim on the delivery, made `ago`."""
-    delivery_ledger(Settings()).claim(destination, event.event_id, datetime.now(UTC) - ago)
+    delivery_ledger(Settings()).claim(
+        destination, event.event_id, datetime.now(UTC) - ago, source=event.source
+    )
 
 
 def test_second_push_of_a_sent_event_is_acked(client: FlaskClient, collector: Collector) -> None:
@@ -483,7 +485,8 @@ def test_copy_of_a_sent_event_that_is_too_old_by_now_is_a_duplicate_not_a_dead_l
 ) -> None:
     event = call_event(ago=timedelta(hours=5))
     ledger = delivery_ledger(Settings())
-    ledger.mark_sent(ledger.claim("ua", event.event_id, datetime.now(UTC)), datetime.now(UTC))
+    claim = ledger.claim("ua", event.event_id, datetime.now(UTC), source=event.source)
+    ledger.mark_sent(claim, datetime.now(UTC))
     assert push(client, "ua", event).status_code == 204
     assert dead_letters.nothing()
 
