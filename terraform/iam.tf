@@ -38,6 +38,18 @@ resource "google_service_account" "push_invoker" {
   depends_on   = [google_project_service.apis]
 }
 
+resource "google_service_account" "sweeper" {
+  account_id   = "call-bridge-sweeper"
+  display_name = "call-bridge sweep-kept function (republishes kept calls)"
+  depends_on   = [google_project_service.apis]
+}
+
+resource "google_service_account" "scheduler_invoker" {
+  account_id   = "call-bridge-scheduler"
+  display_name = "call-bridge identity Cloud Scheduler calls sweep-kept with"
+  depends_on   = [google_project_service.apis]
+}
+
 resource "google_service_account" "build" {
   account_id   = "call-bridge-build"
   display_name = "call-bridge Cloud Build identity for function builds"
@@ -94,6 +106,44 @@ resource "google_project_iam_member" "dispatch_uses_ledger" {
     title      = "call-bridge-ledger-only"
     expression = "resource.name == \"projects/${var.project_id}/databases/${google_firestore_database.ledger.name}\""
   }
+}
+
+# Ingest keeps a call in the same database when Pub/Sub does not take it (kept_events).
+resource "google_project_iam_member" "ingest_keeps_calls" {
+  project = var.project_id
+  role    = "roles/datastore.user"
+  member  = google_service_account.ingest.member
+
+  condition {
+    title      = "call-bridge-ledger-only"
+    expression = "resource.name == \"projects/${var.project_id}/databases/${google_firestore_database.ledger.name}\""
+  }
+}
+
+# --- sweep-kept -----------------------------------------------------------------------------------
+
+resource "google_project_iam_member" "sweeper_uses_kept_calls" {
+  project = var.project_id
+  role    = "roles/datastore.user"
+  member  = google_service_account.sweeper.member
+
+  condition {
+    title      = "call-bridge-ledger-only"
+    expression = "resource.name == \"projects/${var.project_id}/databases/${google_firestore_database.ledger.name}\""
+  }
+}
+
+resource "google_pubsub_topic_iam_member" "sweeper_publishes_events" {
+  topic  = google_pubsub_topic.events.id
+  role   = "roles/pubsub.publisher"
+  member = google_service_account.sweeper.member
+}
+
+resource "google_cloud_run_service_iam_member" "scheduler_invokes_sweeper" {
+  location = google_cloudfunctions2_function.sweeper.location
+  service  = google_cloudfunctions2_function.sweeper.name
+  role     = "roles/run.invoker"
+  member   = google_service_account.scheduler_invoker.member
 }
 
 resource "google_cloud_run_service_iam_member" "push_invokes_dispatch" {

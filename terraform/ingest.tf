@@ -33,6 +33,8 @@ resource "google_cloudfunctions2_function" "ingest" {
 
     environment_variables = merge(local.app_env, {
       THREADS = tostring(var.ingest_concurrency)
+      # Where a call is kept when Pub/Sub does not take it (shared/outbox.py, sweeper.tf).
+      FIRESTORE_DATABASE = google_firestore_database.ledger.name
     })
 
     dynamic "secret_environment_variables" {
@@ -52,5 +54,6 @@ resource "google_cloudfunctions2_function" "ingest" {
     google_artifact_registry_repository_iam_member.build_pushes_images,
     google_storage_bucket_iam_member.build_reads_source,
     google_secret_manager_secret_iam_member.ingest_reads_webhook_secrets,
+    google_project_iam_member.ingest_keeps_calls,
   ]
 }

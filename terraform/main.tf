@@ -18,10 +18,13 @@ locals {
   dead_letter_topic_name = "call-events-dead-letter"
   ingest_name            = "ingest"
   dispatch_name          = "dispatch"
+  sweeper_name           = "sweep-kept"
   # The delivery ledger: a named Firestore database and the collection dispatch writes.
   firestore_database_name = "call-bridge"
   deliveries_collection   = "deliveries"
-  firestore_location      = var.firestore_location != "" ? var.firestore_location : var.region
+  # Calls ingest keeps while Pub/Sub is unavailable (shared/outbox.py KEPT_COLLECTION).
+  kept_collection    = "kept_events"
+  firestore_location = var.firestore_location != "" ? var.firestore_location : var.region
 
   # One delivery attempt lasts at most dispatch_timeout_seconds (Cloud Run ends the request then).
   # Pub/Sub must wait longer than that for the answer, or it redelivers while the attempt still
@@ -72,6 +75,7 @@ resource "google_project_service" "apis" {
     "cloudbuild.googleapis.com",
     "cloudfunctions.googleapis.com",
     "cloudresourcemanager.googleapis.com",
+    "cloudscheduler.googleapis.com",
     "firestore.googleapis.com",
     "iam.googleapis.com",
     "logging.googleapis.com",

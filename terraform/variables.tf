@@ -265,6 +265,17 @@ variable "retry_maximum_backoff_seconds" {
   }
 }
 
+variable "sweep_schedule" {
+  type        = string
+  description = "Cron schedule (UTC) on which Cloud Scheduler runs sweep-kept, which republishes calls ingest kept while Pub/Sub was unavailable. Every minute by default: a kept call waits at most about a minute once Pub/Sub accepts again."
+  default     = "* * * * *"
+
+  validation {
+    condition     = length(split(" ", trimspace(var.sweep_schedule))) == 5
+    error_message = "sweep_schedule must be a five-field cron expression, e.g. \"* * * * *\"."
+  }
+}
+
 variable "alert_email" {
   type        = string
   description = "Email address that receives alerts; creates an email notification channel. Empty: no channel is created."
