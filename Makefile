@@ -63,8 +63,11 @@ deploy:
 destroy:
 	tools/deploy.sh destroy
 
-## bench: per-hit CPU cost in-process, then the local pipeline under load
+## bench: ingest and dispatch side by side with the bare framework, a naive publisher and the
+## emulator's push floor, driven by wrk (install it first); exits 1 when a figure misses its target.
+## Not part of `make test`: timings are a check on a quiet machine, not a test. See docs/development.md.
 bench: $(STAMP) check-tools
+	@command -v wrk >/dev/null || { echo "wrk not found: install it (Debian/Ubuntu: sudo apt-get install -y wrk; macOS: brew install wrk)"; exit 2; }
 	$(BIN)/python -m tools.bench
 
 clean:
