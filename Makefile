@@ -10,7 +10,7 @@ REQS_HASH := $(shell cat requirements.txt requirements-dev.txt | sha256sum | cut
 STAMP := $(VENV)/.installed-$(REQS_HASH)
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: venv run demo test check-tools lint types pytest tf-check package deploy destroy bench clean
+.PHONY: venv run demo test check-tools lint types pytest tf-check package deploy destroy bench soak clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -69,6 +69,15 @@ destroy:
 bench: $(STAMP) check-tools
 	@command -v wrk >/dev/null || { echo "wrk not found: install it (Debian/Ubuntu: sudo apt-get install -y wrk; macOS: brew install wrk)"; exit 2; }
 	$(BIN)/python -m tools.bench
+
+## soak: the local stack under collector faults, crashes and outages; counts lost and doubled
+## calls per destination (CALLS=2000 RATE=25 FAULT_RATE=0.3 FAULT_MIX=2,1,1: 5xx,slow,timeout)
+CALLS ?= 2000
+RATE ?= 25
+FAULT_RATE ?= 0.3
+FAULT_MIX ?= 2,1,1
+soak: $(STAMP) check-tools
+	$(BIN)/python -m tools.soak --calls $(CALLS) --rate $(RATE) --fault-rate $(FAULT_RATE) --fault-mix $(FAULT_MIX)
 
 clean:
 	rm -rf $(VENV) .cache .build .mypy_cache .ruff_cache .pytest_cache .hypothesis

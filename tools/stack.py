@@ -82,6 +82,10 @@ class Stack:
     max_delivery_attempts: int | None = None
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     _logs: list[IO[bytes]] = field(default_factory=list)
+    # What start() ran each service with, so restart() (tools/soak.py) runs it the same way.
+    _commands: dict[str, list[str]] = field(default_factory=dict)
+    _env: dict[str, str] = field(default_factory=dict)
+    _readiness: dict[str, tuple[str, tuple[int, ...]]] = field(default_factory=dict)
 
     @property
     def emulator_host(self) -> str:
@@ -212,6 +216,7 @@ class Stack:
             "ingest": (f"{self.ingest_url}/healthz", (200,)),
             "dispatch": (f"{self.dispatch_url}/healthz", (404, 405)),
         }
+        self._commands, self._env, self._readiness = commands, dict(env), readiness
         # Ingest answers 202 only once a call can travel on: it starts after the topics and
         # subscriptions exist, else a call sent in the first seconds is refused or never delivered.
         first = [name for name in self.services if name != "ingest"]
@@ -244,8 +249,21 @@ class Stack:
         if self.record_pids:
             PID_FILE.unlink(missing_ok=True)
 
-    def _spawn(self, name: str, command: list[str], env: Mapping[str, str]) -> None:
-        log = self.log_path(name).open("wb")
+    def restart(self, name: str) -> None:
+        """Kill a service at once (SIGKILL, as a crash does) and start it again; its log goes on."""
+        _signal_group(self.processes[name].pid, signal.SIGKILL)
+        self.processes[name].wait()
+        self._spawn(name, self._commands[name], self._env, append=True)
+        self._wait_ready(name, *self._readiness[name])
+
+    def freeze(self, name: str, frozen: bool) -> None:
+        """Stop (SIGSTOP) or continue (SIGCONT) a service's whole process group."""
+        _signal_group(self.processes[name].pid, signal.SIGSTOP if frozen else signal.SIGCONT)
+
+    def _spawn(
+        self, name: str, command: list[str], env: Mapping[str, str], append: bool = False
+    ) -> None:
+        log = self.log_path(name).open("ab" if append else "wb")
         self._logs.append(log)
         self.processes[name] = subprocess.Popen(
             command,
@@ -360,7 +378,8 @@ def _port_variable(name: str) -> str:
 
 
 def enabled_destinations(env: Mapping[str, str]) -> tuple[str, ...]:
-    """DESTINATIONS (comma-separated) if set; else owox and ua, plus ga4 once it is configured."""
+    """DESTINATIONS (comma-separated) if set; else owox and ua, plus ga4 and owox_ga4 once GA4
+    is configured."""
     from shared.destinations import DESTINATIONS
 
     if env.get("DESTINATIONS", "").strip():
@@ -371,7 +390,8 @@ def enabled_destinations(env: Mapping[str, str]) -> tuple[str, ...]:
         return tuple(names)
     names = ["owox", "ua"]
     if env.get("GA4_MEASUREMENT_ID") and env.get("GA4_API_SECRET"):
-        names.append("ga4")
+        # OWOX BI's GA4 access point gets the same body plus the phone (the collector locally).
+        names += ["ga4", "owox_ga4"]
     return tuple(names)
 
 
