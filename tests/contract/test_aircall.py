@@ -24,6 +24,7 @@ Phone numbers and ids below are ours where the samples give none; the shapes are
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import permutations
 from typing import Any
@@ -34,6 +35,7 @@ from shared.events import CallEvent, parse_event
 from shared.settings import Settings
 from shared.sources import aircall
 from shared.sources.base import WebhookRequest
+from tests.contract.ledger import first_per_event_id
 
 TOKEN = "45XXYYZZa08"
 STARTED = 1732622895
@@ -96,12 +98,12 @@ def _request(event: str, data: dict[str, Any]) -> WebhookRequest:
 
 def _published(requests: list[WebhookRequest]) -> list[CallEvent]:
     """What reaches destinations: the first event per event id (the ledger drops the rest)."""
-    first: dict[str, CallEvent] = {}
-    for request in requests:
-        aircall.verify(request, [TOKEN])
-        for event in aircall.parse(request, SETTINGS).events:
-            first.setdefault(event.event_id, event)
-    return list(first.values())
+    return first_per_event_id(_verified_events(request) for request in requests)
+
+
+def _verified_events(request: WebhookRequest) -> Sequence[CallEvent]:
+    aircall.verify(request, [TOKEN])
+    return aircall.parse(request, SETTINGS).events
 
 
 def test_documented_call_created_sample_is_acknowledged() -> None:

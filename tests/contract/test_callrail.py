@@ -29,6 +29,7 @@ The stage bodies are the documented fields of [SUPPORT-WEBHOOKS] over the [DOCS-
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from itertools import permutations
 from pathlib import Path
@@ -40,6 +41,7 @@ from shared.events import CallEvent, parse_event
 from shared.settings import Settings
 from shared.sources import callrail
 from shared.sources.base import WebhookRequest
+from tests.contract.ledger import first_per_event_id
 
 DOCS_KEY = "072e77e426f92738a72fe23c4d1953b4"
 DOCS_SIGNATURE = "UZAHbUdfm3GqL7qzilGozGzWV64="
@@ -177,12 +179,12 @@ def _request(call: dict[str, Any] | bytes, path: str = "") -> WebhookRequest:
 
 def _published(requests: list[WebhookRequest]) -> list[CallEvent]:
     """What reaches destinations: the first event per event id (the ledger drops the rest)."""
-    first: dict[str, CallEvent] = {}
-    for request in requests:
-        callrail.verify(request, [DOCS_KEY])
-        for event in callrail.parse(request, SETTINGS).events:
-            first.setdefault(event.event_id, event)
-    return list(first.values())
+    return first_per_event_id(_verified_events(request) for request in requests)
+
+
+def _verified_events(request: WebhookRequest) -> Sequence[CallEvent]:
+    callrail.verify(request, [DOCS_KEY])
+    return callrail.parse(request, SETTINGS).events
 
 
 def test_documented_example_with_its_published_signature_is_one_voicemail_event() -> None:

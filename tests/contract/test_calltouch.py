@@ -21,6 +21,7 @@ import pytest
 from shared.events import CallEvent, parse_event
 from shared.settings import Settings
 from shared.sources import calltouch
+from tests.contract.ledger import first_per_event_id
 from tools.scenarios import build_requests, expected_events
 from tools.scenarios.common import SECRETS, TIMEZONES, Sample
 
@@ -38,11 +39,7 @@ def _events(sample: Sample) -> list[CallEvent]:
 
 def _published(samples: list[Sample]) -> list[CallEvent]:
     """What reaches the destinations: the first event per event id (the ledger drops the rest)."""
-    first: dict[str, CallEvent] = {}
-    for sample in samples:
-        for event in _events(sample):
-            first.setdefault(event.event_id, event)
-    return list(first.values())
+    return first_per_event_id(_events(sample) for sample in samples)
 
 
 def _call_end(scenario: str) -> Sample:

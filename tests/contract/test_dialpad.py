@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -36,6 +36,8 @@ from shared.errors import BadSignature
 from shared.events import CallEvent, parse_event
 from shared.settings import Settings
 from shared.sources import dialpad
+from shared.sources.base import WebhookRequest
+from tests.contract.ledger import first_per_event_id
 from tools.scenarios import dialpad as scenarios
 from tools.scenarios.common import SECRETS, Sample
 
@@ -56,13 +58,12 @@ def _expected(name: str) -> list[CallEvent]:
 
 def _published(requests: Iterable[Sample]) -> list[CallEvent]:
     """What reaches destinations: each request verified and parsed, the first event per id."""
-    outcome: dict[str, CallEvent] = {}
-    for sample in requests:
-        request = sample.request(NOW)
-        dialpad.verify(request, [SECRETS["dialpad"]])
-        for event in dialpad.parse(request, SETTINGS).events:
-            outcome.setdefault(event.event_id, event)
-    return list(outcome.values())
+    return first_per_event_id(_verified_events(sample.request(NOW)) for sample in requests)
+
+
+def _verified_events(request: WebhookRequest) -> Sequence[CallEvent]:
+    dialpad.verify(request, [SECRETS["dialpad"]])
+    return dialpad.parse(request, SETTINGS).events
 
 
 def _claims(sample: Sample) -> dict[str, Any]:

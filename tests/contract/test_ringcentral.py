@@ -30,6 +30,7 @@ from shared.events import CallEvent, parse_event
 from shared.settings import Settings
 from shared.sources import ringcentral
 from shared.sources.base import Parsed
+from tests.contract.ledger import first_per_event_id
 from tools.scenarios import build_requests, expected_events
 from tools.scenarios.common import SECRETS, Sample
 from tools.scenarios.ringcentral import multi_leg
@@ -52,11 +53,7 @@ def _parse(sample: Sample) -> Parsed:
 
 def _published(samples: list[Sample]) -> list[CallEvent]:
     """What reaches the destinations: the first event per event id (the ledger drops the rest)."""
-    first: dict[str, CallEvent] = {}
-    for sample in samples:
-        for event in _parse(sample).events:
-            first.setdefault(event.event_id, event)
-    return list(first.values())
+    return first_per_event_id(_parse(sample).events for sample in samples)
 
 
 def _event(**fields: Any) -> CallEvent:

@@ -10,6 +10,7 @@ twilio-python `twilio/request_validator.py`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import permutations
 from urllib.parse import parse_qsl, urlencode
@@ -20,6 +21,7 @@ from shared.events import CallEvent, parse_event
 from shared.settings import Settings
 from shared.sources import twilio
 from shared.sources.base import WebhookRequest
+from tests.contract.ledger import first_per_event_id
 from tools.scenarios import build_requests, expected_events
 from tools.scenarios import twilio as scenario
 from tools.scenarios.common import SECRETS, Sample
@@ -31,13 +33,12 @@ SETTINGS = Settings(webhook_secrets={"twilio": (SECRETS["twilio"],)})
 
 def _published(samples: list[Sample] | tuple[Sample, ...]) -> list[CallEvent]:
     """What the delivery ledger lets through: the first event per event id, in order."""
-    first: dict[str, CallEvent] = {}
-    for sample in samples:
-        request = sample.request(ENDED)
-        twilio.verify(request, [SECRETS["twilio"]])
-        for event in twilio.parse(request, SETTINGS).events:
-            first.setdefault(event.event_id, event)
-    return list(first.values())
+    return first_per_event_id(_verified_events(sample.request(ENDED)) for sample in samples)
+
+
+def _verified_events(request: WebhookRequest) -> Sequence[CallEvent]:
+    twilio.verify(request, [SECRETS["twilio"]])
+    return twilio.parse(request, SETTINGS).events
 
 
 def _form(fields: dict[str, str], url: str, received_at: datetime = ENDED) -> WebhookRequest:

@@ -41,6 +41,7 @@ from shared.events import CallEvent, parse_event
 from shared.settings import Settings
 from shared.sources import uis
 from shared.sources.base import Parsed
+from tests.contract.ledger import first_per_event_id
 from tools.scenarios import build_requests, expected_events
 from tools.scenarios.common import SECRETS, TIMEZONES, Sample
 
@@ -94,11 +95,7 @@ def _parse(sample: Sample) -> Parsed:
 
 def _published(samples: list[Sample]) -> list[CallEvent]:
     """What reaches the destinations: the first event per event id (the ledger drops the rest)."""
-    first: dict[str, CallEvent] = {}
-    for sample in samples:
-        for event in _parse(sample).events:
-            first.setdefault(event.event_id, event)
-    return list(first.values())
+    return first_per_event_id(_parse(sample).events for sample in samples)
 
 
 def _post(path: str, document: dict[str, Any]) -> Sample:
