@@ -430,12 +430,19 @@ class Report:
     figures: dict[str, float] = field(default_factory=dict)
 
     def add(self, line: str = "") -> None:
+        # Printed as it comes: a part that fails later does not take the earlier figures with it.
+        print(line, flush=True)
         self.lines.append(line)
 
     def verdicts(self) -> list[tuple[Target, float, bool]]:
         return [
             (TARGETS[key], value, TARGETS[key].met(value)) for key, value in self.figures.items()
         ]
+
+
+def _ratio(part: float, whole: float) -> float:
+    """part ÷ whole, or NaN (which meets no target) when nothing was measured."""
+    return part / whole if whole else float("nan")
 
 
 def ingest_rows(
@@ -453,9 +460,11 @@ def ingest_rows(
             report.add(
                 f"{name:8} {connections:5} {load.calls_s:8.0f}"
                 f" {load.p50_ms:7.1f} {load.p99_ms:7.1f}"
-                f" {load.cpu_us:7.0f} {load.failed:6}  {load.calls_s / floor.calls_s:12.2f}"
-                f" {load.calls_s / naive.calls_s:6.2f}  {load.cpu_us / floor.cpu_us:10.2f}"
-                f" {load.cpu_us / naive.cpu_us:6.2f}"
+                f" {load.cpu_us:7.0f} {load.failed:6}"
+                f"  {_ratio(load.calls_s, floor.calls_s):12.2f}"
+                f" {_ratio(load.calls_s, naive.calls_s):6.2f}"
+                f"  {_ratio(load.cpu_us, floor.cpu_us):10.2f}"
+                f" {_ratio(load.cpu_us, naive.cpu_us):6.2f}"
             )
     report.add("peak RSS MiB: " + ", ".join(f"{name} {mib:.0f}" for name, mib in rss.items()))
     ours, naive = loads["ingest", 64], loads["naive", 64]
@@ -475,19 +484,19 @@ def dispatch_rows(report: Report, pushed: Mapping[str, Pushed], rss: float, mess
     floor = pushed["push floor"]
     for name, result in pushed.items():
         report.add(
-            f"{name:22} {result.messages_s:7.0f} {result.messages_s / floor.messages_s:7.2f}"
+            f"{name:22} {result.messages_s:7.0f} {_ratio(result.messages_s, floor.messages_s):7.2f}"
             f" {result.cpu_us:11.0f} {result.delivered:10}"
         )
     plain, ledger = pushed["dispatch-no-ledger"], pushed["dispatch-ledger"]
     report.add(
-        f"ledger ÷ no ledger: msg/s {ledger.messages_s / plain.messages_s:.2f},"
-        f" CPU per msg {ledger.cpu_us / plain.cpu_us:.2f}; dispatch peak RSS {rss:.0f} MiB"
+        f"ledger ÷ no ledger: msg/s {_ratio(ledger.messages_s, plain.messages_s):.2f},"
+        f" CPU per msg {_ratio(ledger.cpu_us, plain.cpu_us):.2f}; dispatch peak RSS {rss:.0f} MiB"
     )
     if any(result.delivered < messages for result in pushed.values()):
         report.add("WARNING: a receiver got fewer than every message within 30 s; see .cache/")
-    report.figures["ledger_rate_vs_plain"] = ledger.messages_s / plain.messages_s
-    report.figures["ledger_cpu_vs_plain"] = ledger.cpu_us / plain.cpu_us
-    report.figures["plain_rate_vs_push_floor"] = plain.messages_s / floor.messages_s
+    report.figures["ledger_rate_vs_plain"] = _ratio(ledger.messages_s, plain.messages_s)
+    report.figures["ledger_cpu_vs_plain"] = _ratio(ledger.cpu_us, plain.cpu_us)
+    report.figures["plain_rate_vs_push_floor"] = _ratio(plain.messages_s, floor.messages_s)
     report.figures["dispatch_rss_mib"] = rss
 
 
@@ -585,7 +594,6 @@ def main() -> int:
         pushed, dispatch_rss = bench_dispatch(stack, args.messages)
         report.add()
         dispatch_rows(report, pushed, dispatch_rss, args.messages)
-    print("\n".join(report.lines))
     print(f"\nTargets (issue 13), this run ({time.monotonic() - started:.0f} s, {_machine()}):")
     verdicts = report.verdicts()
     for target, value, met in verdicts:
