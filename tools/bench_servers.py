@@ -40,9 +40,10 @@ def naive(request: flask.Request) -> tuple[dict[str, str], int]:
 
 @functions_framework.http
 def counter(request: flask.Request) -> tuple[str, int]:
-    """Count every POST (a push or a hit) and answer 200; GET answers the count so far."""
+    """Count every request (a push, or a hit sent by GET or POST) and answer 200; GET /count
+    answers the count so far."""
     global _counted
-    if request.method == "GET":
+    if request.path == "/count":
         return str(_counted), 200
     request.get_data()
     with _counted_lock:
