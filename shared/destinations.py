@@ -28,6 +28,7 @@ from shared.errors import (
     TooOld,
 )
 from shared.events import CallEvent
+from shared.hits.ads import MAX_AGE as ADS_MAX_AGE
 from shared.hits.ga4 import build_ga4_body, fit_ga4_body, owox_ga4_body
 from shared.hits.identity import client_id_for
 from shared.hits.ua import Hit, build_ua_hit, encode_hit, owox_hit
@@ -62,6 +63,9 @@ class OutboundRequest:
     url: str
     body: bytes | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
+    # Reads (status, body) of an answer whose body says more than its status (Google Ads'
+    # partial failures); it raises to override `send`'s classification.
+    read_answer: Callable[[int, bytes], None] | None = None
 
 
 Builder = Callable[[CallEvent, Settings, datetime], OutboundRequest]
@@ -130,6 +134,16 @@ def build_owox_ga4_request(event: CallEvent, settings: Settings, now: datetime) 
     return OutboundRequest("POST", settings.owox_ga4_url, body, _json(settings))
 
 
+def build_google_ads_request(
+    event: CallEvent, settings: Settings, now: datetime
+) -> OutboundRequest:
+    """Google Ads API: the call as one click conversion (shared/ads_client.py)."""
+    # Imported here: the client uses this module's HTTP session.
+    from shared.ads_client import build_ads_request
+
+    return build_ads_request(event, settings, now)
+
+
 DESTINATIONS: dict[str, Destination] = {
     destination.name: destination
     for destination in (
@@ -138,6 +152,7 @@ DESTINATIONS: dict[str, Destination] = {
         Destination("ga4", GA4_MAX_AGE, "google", build_ga4_request),
         # The age limit is the one difference from `ga4` besides the phone (OWOX_GA4_MAX_AGE).
         Destination("owox_ga4", OWOX_GA4_MAX_AGE, "owox", build_owox_ga4_request),
+        Destination("google_ads", ADS_MAX_AGE, "google", build_google_ads_request),
     )
 }
 
@@ -252,7 +267,11 @@ def send(request: OutboundRequest, settings: Settings) -> int:
             what = f"no answer within {timeout_s:g} s" if deadline.expired else type(error).__name__
             raise DestinationUnavailable(f"{what} from destination") from None
     status = response.status_code
+    # requests has read the body already (no stream=True), within the deadline.
+    answer = response.content if request.read_answer is not None else b""
     response.close()
+    if request.read_answer is not None:
+        request.read_answer(status, answer)
     if 200 <= status < 300:
         return status
     if status in (408, 429) or status >= 500:

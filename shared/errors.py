@@ -140,6 +140,37 @@ class PiiBlocked(HitRejected):
     reason = "pii_blocked"
 
 
+class ConversionRejected(HitRejected):
+    """Drop: Google Ads refused the click conversion; `detail` holds Google's error code."""
+
+    reason = "conversion_rejected"
+
+
+class ConversionTooRecent(PermanentError):
+    """Drop: Google Ads takes this conversion only 6 hours after the click or the action's
+    creation; replay the dead letter then."""
+
+    reason = "too_recent"
+
+
+class ConversionSkipped(PermanentError):
+    """Drop: the call is no Google Ads conversion; dispatch logs it as skipped, not a failure."""
+
+    reason = "skipped"
+
+
+class NoClickId(ConversionSkipped):
+    """Drop: the call carries no gclid, gbraid or wbraid, so Google Ads cannot attribute it."""
+
+    reason = "no_click_id"
+
+
+class NotQualified(ConversionSkipped):
+    """Drop: the call does not meet GOOGLE_ADS_MIN_TALK_SECONDS / GOOGLE_ADS_REQUIRE."""
+
+    reason = "not_qualified"
+
+
 class RetryableError(PipelineError):
     """Retry: the failure is transient; Pub/Sub or the vendor will try again."""
 

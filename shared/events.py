@@ -148,6 +148,9 @@ class CallEvent(BaseModel):
     utm_term: Text | None = None
     utm_content: Text | None = None
     gclid: Text | None = None
+    # Google's click ids for iOS traffic under App Tracking Transparency: web-to-app and web.
+    gbraid: Text | None = None
+    wbraid: Text | None = None
     dclid: Text | None = None
     landing_page: Text | None = None
     referrer: Text | None = None

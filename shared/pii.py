@@ -22,8 +22,18 @@ PII_NAMES: Final = frozenset(
         "email_address",
         "sha256_phone_number",
         "sha256_email_address",
+        # Google Ads user identifiers (REST and proto names; compared in lower case).
+        "hashedphonenumber",
+        "hashed_phone_number",
+        "hashedemail",
+        "hashed_email",
     }
 )
+# The one exception: Google Ads enhanced conversions for leads take the caller's number as its
+# SHA-256 hex digest in `hashedPhoneNumber`, on the `google_ads` destination and nowhere else.
+HASHED_PHONE_DESTINATIONS: Final = frozenset({"google_ads"})
+_HASHED_PHONE_NAMES: Final = frozenset({"hashedphonenumber", "hashed_phone_number"})
+_SHA256_HEX: Final = re.compile(r"[0-9a-f]{64}")
 
 # Known phones are matched as digit runs. A needle of 10+ digits is searched anywhere in the
 # value's digits (a chance match is ~1e-9 per hit). Shorter ones (7-9 digit national numbers of
@@ -65,7 +75,9 @@ _NON_DIGITS_RE: Final = re.compile(r"[^0-9]+")
 
 
 def find_pii(
-    values: Mapping[str, object] | Iterable[tuple[str, str]], known_phones: Iterable[str] = ()
+    values: Mapping[str, object] | Iterable[tuple[str, str]],
+    known_phones: Iterable[str] = (),
+    destination: str = "",
 ) -> list[str]:
     """Names (dotted paths such as `events[0].params.call_label`) of parameters carrying PII.
 
@@ -82,14 +94,15 @@ def find_pii(
     which cannot be told from timestamps and ids; two-group formats ("030 12345678");
     numbers glued to a letter or followed by "-word"; numbers spelled in words, base64 or
     hashes. Never flagged: cid "1760224793.1424413995", gclids, UUIDs, IPv4/IPv6 addresses,
-    ISO timestamps and dates, browser version strings, plain integers.
+    ISO timestamps and dates, browser version strings, plain integers; and, for a destination
+    in HASHED_PHONE_DESTINATIONS only, a `hashedPhoneNumber` holding a SHA-256 hex digest.
     """
     phones = tuple(known_phones)
     needles = _needles(phones)
     regions = _regions(phones)
     found: dict[str, None] = {}
     for path, name, value in _walk(values):
-        if path in found:
+        if path in found or _allowed_hash(destination, name, value):
             continue
         value_regions = () if name in _MACHINE_NUMBERS else regions
         if (
@@ -99,6 +112,16 @@ def find_pii(
         ):
             found[path] = None
     return list(found)
+
+
+def _allowed_hash(destination: str, name: str, value: str) -> bool:
+    """A digest in the hashed-phone field of a destination allowed one; any other value there
+    (a raw number, a mis-hashed one) is still flagged by the field's name."""
+    return (
+        destination in HASHED_PHONE_DESTINATIONS
+        and name.lower() in _HASHED_PHONE_NAMES
+        and _SHA256_HEX.fullmatch(value) is not None
+    )
 
 
 # Numbers the hit builders compute (a hash, a clock, a delay), never a sender's text: a random

@@ -32,6 +32,10 @@ _UA_PROPERTY = re.compile(r"^UA-\d{4,10}-\d{1,4}$", re.IGNORECASE)
 _DATABASE = re.compile(r"^(\(default\)|[a-z][a-z0-9-]{2,61}[a-z0-9])$")
 
 Dedup = Literal["firestore", "off"]
+# Extra conditions a call must meet to be a Google Ads conversion (GOOGLE_ADS_REQUIRE).
+AdsRequirement = Literal["first_call", "lead"]
+_ADS_CUSTOMER_ID = re.compile(r"^\d{3}-?\d{3}-?\d{4}$")
+_ADS_CONVERSION_ACTION = re.compile(r"^customers/\d{10}/conversionActions/\d{1,19}$")
 # `lead_status` values that mean "a good lead", as the platform modules write them: CallRail's
 # `good_lead`, Ringostat's PROPER disposition (`proper`), Calltouch's target and unique target
 # calls. CallRail's `previously_marked_good_lead` is a known lead calling again: not a new lead.
@@ -91,6 +95,26 @@ class Settings:
     ledger_timeout_s: float = 5.0
     # A call the platform marked as spam reaches no destination unless this is on.
     send_spam: bool = False
+    # Google Ads click conversions (shared/hits/ads.py, shared/ads_client.py).
+    google_ads_api_url: str = "https://googleads.googleapis.com"
+    google_ads_token_url: str = "https://oauth2.googleapis.com/token"  # noqa: S105 (a URL)
+    google_ads_customer_id: str | None = None
+    # The manager account the credentials sign in through, when they are a manager's.
+    google_ads_login_customer_id: str | None = None
+    google_ads_conversion_action: str | None = None
+    google_ads_developer_token: str | None = field(default=None, repr=False)
+    google_ads_client_id: str | None = None
+    google_ads_client_secret: str | None = field(default=None, repr=False)
+    google_ads_refresh_token: str | None = field(default=None, repr=False)
+    # Which calls convert: answered, at least this much talk time, plus GOOGLE_ADS_REQUIRE.
+    google_ads_min_talk_s: int = 60
+    google_ads_require: frozenset[AdsRequirement] = frozenset()
+    google_ads_default_value: float | None = None
+    google_ads_default_currency: str | None = None
+    # The offset conversion_date_time is written with; any zone names the same instant.
+    google_ads_timezone: tzinfo = UTC
+    # Enhanced conversions for leads: the caller's hashed E.164 number, with ad_user_data consent.
+    google_ads_enhanced_conversions: bool = False
 
     def client_id_policy(self, destination: str) -> MissingClientIdPolicy:
         """What a destination does with an event that has no client id."""
@@ -176,6 +200,29 @@ class Settings:
                 "LEDGER_TIMEOUT_SECONDS", _positive_float, defaults.ledger_timeout_s
             ),
             send_spam=read("SEND_SPAM", _flag, defaults.send_spam),
+            google_ads_api_url=read("GOOGLE_ADS_API_URL", _base_url, defaults.google_ads_api_url),
+            google_ads_token_url=read("GOOGLE_ADS_TOKEN_URL", _url, defaults.google_ads_token_url),
+            google_ads_customer_id=read("GOOGLE_ADS_CUSTOMER_ID", _ads_customer_id, None),
+            google_ads_login_customer_id=read(
+                "GOOGLE_ADS_LOGIN_CUSTOMER_ID", _ads_customer_id, None
+            ),
+            google_ads_conversion_action=read(
+                "GOOGLE_ADS_CONVERSION_ACTION", _ads_conversion_action, None
+            ),
+            google_ads_developer_token=read("GOOGLE_ADS_DEVELOPER_TOKEN", str, None),
+            google_ads_client_id=read("GOOGLE_ADS_CLIENT_ID", str, None),
+            google_ads_client_secret=read("GOOGLE_ADS_CLIENT_SECRET", str, None),
+            google_ads_refresh_token=read("GOOGLE_ADS_REFRESH_TOKEN", str, None),
+            google_ads_min_talk_s=read(
+                "GOOGLE_ADS_MIN_TALK_SECONDS", _non_negative_int, defaults.google_ads_min_talk_s
+            ),
+            google_ads_require=read("GOOGLE_ADS_REQUIRE", _ads_require, frozenset()),
+            google_ads_default_value=read("GOOGLE_ADS_DEFAULT_VALUE", _money, None),
+            google_ads_default_currency=read("GOOGLE_ADS_DEFAULT_CURRENCY", _currency, None),
+            google_ads_timezone=read("GOOGLE_ADS_TIMEZONE", _zone, defaults.google_ads_timezone),
+            google_ads_enhanced_conversions=read(
+                "GOOGLE_ADS_ENHANCED_CONVERSIONS", _flag, defaults.google_ads_enhanced_conversions
+            ),
         )
         if settings.ga4_lead_event_name == settings.ga4_event_name:
             problems.append(
@@ -199,6 +246,58 @@ def _webhook_secrets(env: Mapping[str, str], problems: list[str]) -> dict[str, t
         elif values:
             secrets[source] = values
     return secrets
+
+
+def _ads_customer_id(raw: str) -> str:
+    # Google Ads shows ids as 123-456-7890; the API takes the ten digits alone.
+    if not _ADS_CUSTOMER_ID.fullmatch(raw):
+        raise ValueError("expected a Google Ads customer id: ten digits, dashes allowed")
+    return raw.replace("-", "")
+
+
+def _ads_conversion_action(raw: str) -> str:
+    if not _ADS_CONVERSION_ACTION.fullmatch(raw):
+        raise ValueError("expected customers/<customer id>/conversionActions/<id>")
+    return raw
+
+
+def _ads_require(raw: str) -> frozenset[AdsRequirement]:
+    required: set[AdsRequirement] = set()
+    for item in (part.strip().lower() for part in raw.split(",") if part.strip()):
+        if item == "first_call":
+            required.add("first_call")
+        elif item == "lead":
+            required.add("lead")
+        else:
+            raise ValueError(f"unknown requirement {item!r} (known: first_call, lead)")
+    return frozenset(required)
+
+
+def _money(raw: str) -> float:
+    value = float(raw)
+    if not 0 <= value <= 1e12:
+        raise ValueError("a value between 0 and 1e12")
+    return value
+
+
+def _currency(raw: str) -> str:
+    if not re.fullmatch(r"[A-Z]{3}", raw):
+        raise ValueError("an ISO 4217 code in capitals, like USD")
+    return raw
+
+
+def _zone(raw: str) -> tzinfo:
+    try:
+        return ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {raw!r} (e.g. America/New_York)") from None
+
+
+def _non_negative_int(raw: str) -> int:
+    value = int(raw)
+    if value < 0:
+        raise ValueError("must be zero or more")
+    return value
 
 
 def _resource_name(raw: str) -> str:

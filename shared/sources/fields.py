@@ -55,11 +55,13 @@ ATTRIBUTION_FIELDS = (
     "utm_term",
     "utm_content",
     "gclid",
+    "gbraid",
+    "wbraid",
 )
 
 
 def attribution(call: Mapping[str, Any]) -> dict[str, str | None]:
-    """The utm_* and gclid values of a vendor payload, as text; raises BadPayload otherwise."""
+    """The utm_* and click id values of a vendor payload, as text; raises BadPayload otherwise."""
     return {name: text(call.get(name), name) for name in ATTRIBUTION_FIELDS}
 
 
