@@ -1,4 +1,5 @@
-"""Local stand-in for Google Analytics and OWOX BI: validates, records and can fail every hit."""
+"""Local stand-in for Google Analytics, OWOX BI and the Google Ads API: validates, records and
+can fail every hit."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from urllib.parse import parse_qsl, urlsplit
 from flask import Flask, Response, jsonify, request
 from werkzeug.serving import WSGIRequestHandler, run_simple
 
+from shared.hits.ads import API_VERSION, CLICK_ID_FIELDS, Problem, conversion_problems
 from shared.pii import find_pii
 from shared.validation import (
     OWOX_GA4_MAX_AGE,
@@ -39,7 +41,9 @@ from shared.validation import (
     validate_ua_batch,
 )
 
-Destination = Literal["ua", "ua_batch", "ua_debug", "ga4", "ga4_debug", "owox", "owox_ga4"]
+Destination = Literal[
+    "ua", "ua_batch", "ua_debug", "ga4", "ga4_debug", "owox", "owox_ga4", "google_ads"
+]
 Record = dict[str, object]
 Clock = Callable[[], datetime]
 
@@ -53,6 +57,36 @@ MAX_RECORDED_BYTES: Final = 64 * 1024 * 1024
 MAX_REQUEST_BYTES: Final = 1024 * 1024
 MAX_KNOWN_PHONES: Final = 1000
 RECORDED_HEADERS: Final = ("User-Agent", "Content-Type")
+# Google Ads request headers worth seeing in a record; never Authorization or developer-token.
+ADS_RECORDED_HEADERS: Final = (*RECORDED_HEADERS, "login-customer-id")
+# ConversionUploadError values (google-ads 34.0.0, v26 errors/types/conversion_upload_error.py)
+# that `POST /faults {"ads_error": …}` can make the next upload's rows fail with.
+ADS_ERRORS: Final = frozenset(
+    {
+        "UNPARSEABLE_GCLID",
+        "CONVERSION_PRECEDES_EVENT",
+        "EXPIRED_EVENT",
+        "TOO_RECENT_EVENT",
+        "EVENT_NOT_FOUND",
+        "UNAUTHORIZED_CUSTOMER",
+        "TOO_RECENT_CONVERSION_ACTION",
+        "CONVERSION_TRACKING_NOT_ENABLED_AT_IMPRESSION_TIME",
+        "ORDER_ID_ALREADY_IN_USE",
+        "DUPLICATE_ORDER_ID",
+        "CLICK_CONVERSION_ALREADY_EXISTS",
+        "INVALID_CUSTOMER_FOR_CLICK",
+        "CLICK_NOT_FOUND",
+        "INVALID_USER_IDENTIFIER",
+        "GBRAID_WBRAID_BOTH_SET",
+        "UNPARSEABLE_WBRAID",
+        "UNPARSEABLE_GBRAID",
+        "CUSTOMER_NOT_ACCEPTED_CUSTOMER_DATA_TERMS",
+        "CUSTOMER_NOT_ENABLED_ENHANCED_CONVERSIONS_FOR_LEADS",
+        "NO_CONVERSION_ACTION_FOUND",
+        "INVALID_CONVERSION_ACTION_TYPE",
+    }
+)
+ADS_TOKEN_LIFETIME_S: Final = 3599
 
 
 @dataclass
@@ -66,6 +100,8 @@ class Fault:
     latency_ms: int
     path_prefix: str
     fired: int = 0
+    # A ConversionUploadError the Google Ads stand-in answers for every row, as a partial failure.
+    ads_error: str | None = None
 
     def to_json(self) -> dict[str, object]:
         """The fault as `GET /faults` lists it (`times` is what remains)."""
@@ -77,6 +113,7 @@ class Fault:
             "latency_ms": self.latency_ms,
             "path_prefix": self.path_prefix,
             "fired": self.fired,
+            "ads_error": self.ads_error,
         }
 
 
@@ -84,11 +121,15 @@ def parse_fault(spec: object, fault_id: int) -> Fault:
     """Read a `POST /faults` body; raises ValueError naming the bad field."""
     if not isinstance(spec, Mapping):
         raise ValueError("body must be a JSON object")
-    known = {"status", "times", "rate", "latency_ms", "path_prefix"}
+    known = {"status", "times", "rate", "latency_ms", "path_prefix", "ads_error"}
     unknown = sorted(set(spec) - known)
     if unknown:
         raise ValueError(f"unknown fields: {', '.join(unknown)}")
-    status = spec.get("status", 503)
+    ads_error = spec.get("ads_error")
+    if ads_error is not None and ads_error not in ADS_ERRORS:
+        raise ValueError(f"ads_error must be one of {', '.join(sorted(ADS_ERRORS))}")
+    # A partial failure is a 200 whose body names the error: no status unless asked for.
+    status = spec.get("status", None if ads_error else 503)
     times = spec.get("times")
     rate = spec.get("rate", 1.0)
     latency_ms = spec.get("latency_ms", 0)
@@ -103,7 +144,7 @@ def parse_fault(spec: object, fault_id: int) -> Fault:
         raise ValueError("latency_ms must be an integer between 0 and 60000")
     if not isinstance(prefix, str) or not prefix.startswith("/"):
         raise ValueError("path_prefix must start with /")
-    return Fault(fault_id, status, times, float(rate), latency_ms, prefix)
+    return Fault(fault_id, status, times, float(rate), latency_ms, prefix, ads_error=ads_error)
 
 
 def _is_int(value: object) -> bool:
@@ -124,6 +165,39 @@ class Collector:
     faults: list[Fault] = field(default_factory=list)
     phones: dict[str, None] = field(default_factory=dict)
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    # The Google Ads stand-in: access tokens it issued, conversions it keeps (as Google does,
+    # by order id and by click and time, per conversion action).
+    ads_tokens: set[str] = field(default_factory=set)
+    ads_orders: set[tuple[str, str]] = field(default_factory=set)
+    ads_clicks: set[tuple[str, str, str]] = field(default_factory=set)
+
+    def issue_token(self) -> str:
+        """A new access token for the Google Ads stand-in."""
+        with self.lock:
+            token = f"local-access-token-{next(self.ids)}"
+            self.ads_tokens.add(token)
+            return token
+
+    def valid_token(self, token: str) -> bool:
+        """Whether the stand-in issued this access token."""
+        with self.lock:
+            return token in self.ads_tokens
+
+    def keep_conversion(self, conversion: Mapping[str, object]) -> str | None:
+        """Keep an uploaded conversion; the ConversionUploadError if Google already has it."""
+        action = str(conversion.get("conversionAction"))
+        click = next((str(conversion[n]) for n in CLICK_ID_FIELDS if conversion.get(n)), "")
+        order = conversion.get("orderId")
+        moment = str(conversion.get("conversionDateTime"))
+        with self.lock:
+            if isinstance(order, str) and (action, order) in self.ads_orders:
+                return "ORDER_ID_ALREADY_IN_USE"
+            if (action, click, moment) in self.ads_clicks:
+                return "CLICK_CONVERSION_ALREADY_EXISTS"
+            if isinstance(order, str):
+                self.ads_orders.add((action, order))
+            self.ads_clicks.add((action, click, moment))
+            return None
 
     def record(self, records: Sequence[Record]) -> None:
         """Keep records with ids, dropping the oldest beyond the count and size bounds."""
@@ -390,6 +464,35 @@ def create_app(
 
         return respond("owox", "owox", evaluate, gif)
 
+    @app.post("/token")
+    def oauth_token() -> Response:
+        # Google's OAuth 2.0 token endpoint, refresh grant only (RFC 6749 §6, errors §5.2).
+        form = request.form
+        missing = [
+            name for name in ("client_id", "client_secret", "refresh_token") if not form.get(name)
+        ]
+        if form.get("grant_type") != "refresh_token":
+            return _oauth_error("unsupported_grant_type", 400)
+        if missing:
+            return _oauth_error("invalid_request", 400)
+        token = state.issue_token()
+        return jsonify(
+            {"access_token": token, "expires_in": ADS_TOKEN_LIFETIME_S, "token_type": "Bearer"}
+        )
+
+    @app.post("/<version>/customers/<customer_id>:uploadClickConversions")
+    def upload_click_conversions(version: str, customer_id: str) -> Response:
+        fault = state.take_fault(request.path)
+        if fault is not None and fault.latency_ms:
+            time.sleep(fault.latency_ms / 1000)
+        answer, problems, document = _ads_answer(state, version, customer_id, fault)
+        state.record([_ads_record(document, problems, fault, state.clock)])
+        if fault is not None and fault.status is not None:
+            response = jsonify({"error": "fault injected by the collector", "fault": fault.id})
+            response.status_code = fault.status
+            return response
+        return answer
+
     @app.get("/hits")
     def hits() -> Response:
         filters = {k: request.args[k] for k in ("destination", "target") if k in request.args}
@@ -443,6 +546,186 @@ def _record(
         "messages": [message.to_json() for message in item.messages],
         "fault": None if fault is None else {"id": fault.id, "status": fault.status},
     }
+
+
+def _ads_answer(
+    state: Collector, version: str, customer_id: str, fault: Fault | None
+) -> tuple[Response, list[str], object]:
+    """The Google Ads API's answer to an upload: (response, problems found, parsed body)."""
+    body = request.get_data(cache=True)
+    try:
+        document: object = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        document = None
+    authorization = request.headers.get("Authorization", "")
+    if not (
+        authorization.startswith("Bearer ")
+        and state.valid_token(authorization.removeprefix("Bearer "))
+        and request.headers.get("developer-token")
+    ):
+        failure = _ads_failure([Problem("authenticationError", "AUTHENTICATION_ERROR", "")], None)
+        return _ads_error(401, "UNAUTHENTICATED", failure), ["UNAUTHENTICATED"], document
+    login = request.headers.get("login-customer-id")
+    if version != API_VERSION:
+        return _ads_error(404, "NOT_FOUND", None), [f"no API version {version}"], document
+    if not customer_id.isdigit() or len(customer_id) != 10 or (login and not login.isdigit()):
+        failure = _ads_failure([Problem("requestError", "INVALID_CUSTOMER_ID", "")], None)
+        return _ads_error(400, "INVALID_ARGUMENT", failure), ["INVALID_CUSTOMER_ID"], document
+    shape = _ads_shape_problems(document)
+    if shape:
+        return _ads_error(400, "INVALID_ARGUMENT", None), shape, document
+    if not isinstance(document, dict):  # _ads_shape_problems said so already; for the types
+        return _ads_error(400, "INVALID_ARGUMENT", None), ["not an object"], document
+    rows: list[tuple[int, Problem]] = []
+    results: list[dict[str, object]] = []
+    phones = state.known_phones()
+    for index, conversion in enumerate(document["conversions"]):
+        found = _ads_row_problems(conversion, phones, fault)
+        if not found and not document.get("validateOnly"):
+            duplicate = state.keep_conversion(conversion)
+            found = [Problem("conversionUploadError", duplicate, "")] if duplicate else []
+        rows.extend((index, problem) for problem in found)
+        results.append({} if found else _ads_result(conversion))
+    answer: dict[str, object] = {}
+    if rows:
+        failure = _ads_failure([problem for _, problem in rows], [index for index, _ in rows])
+        answer["partialFailureError"] = {
+            "code": 3,
+            "message": "; ".join(f"{p.code} at conversions[{i}]" for i, p in rows),
+            "details": [failure],
+        }
+    if not document.get("validateOnly"):
+        answer["results"] = results
+    answer["jobId"] = str(next(state.ids))
+    return jsonify(answer), [f"conversions[{i}] {p}" for i, p in rows], document
+
+
+_ADS_REQUEST_FIELDS: Final = frozenset({"conversions", "partialFailure", "validateOnly", "jobId"})
+_ADS_CONVERSION_FIELDS: Final = frozenset(
+    {
+        *CLICK_ID_FIELDS,
+        "conversionAction",
+        "conversionDateTime",
+        "conversionValue",
+        "currencyCode",
+        "orderId",
+        "userIdentifiers",
+        "consent",
+        "customVariables",
+        "cartData",
+        "externalAttributionData",
+        "conversionEnvironment",
+        "customerType",
+    }
+)
+
+
+def _ads_shape_problems(document: object) -> list[str]:
+    """What makes the whole request invalid: not JSON, unknown names, no rows, no partialFailure.
+
+    The REST front end refuses unknown field names with a 400, as it does any bad JSON.
+    """
+    if not isinstance(document, dict):
+        return ["the body is not a JSON object"]
+    unknown = sorted(set(document) - _ADS_REQUEST_FIELDS)
+    conversions = document.get("conversions")
+    problems = [f"unknown field {name}" for name in unknown]
+    if not isinstance(conversions, list) or not conversions:
+        problems.append("conversions: required, at least one")
+    elif not all(isinstance(row, dict) for row in conversions):
+        problems.append("conversions: each must be an object")
+    else:
+        for index, row in enumerate(conversions):
+            problems += [
+                f"unknown field conversions[{index}].{name}"
+                for name in sorted(set(row) - _ADS_CONVERSION_FIELDS)
+            ]
+    # Required, and "should always be set to true" (UploadClickConversionsRequest).
+    if document.get("partialFailure") is not True:
+        problems.append("partialFailure: required, true")
+    return problems
+
+
+def _ads_row_problems(
+    conversion: Mapping[str, object], phones: Sequence[str], fault: Fault | None
+) -> list[Problem]:
+    if fault is not None and fault.ads_error:
+        return [Problem("conversionUploadError", fault.ads_error, "")]
+    problems = conversion_problems(conversion)
+    problems += [
+        # The stand-in's own code (Google's API has none): a raw phone must never get there.
+        Problem("fieldError", "PII_DETECTED", path)
+        for path in find_pii(conversion, phones, destination="google_ads")
+    ]
+    return problems
+
+
+def _ads_result(conversion: Mapping[str, object]) -> dict[str, object]:
+    # ClickConversionResult: the click id, the action and the time of a kept conversion.
+    kept = (*CLICK_ID_FIELDS, "conversionAction", "conversionDateTime")
+    return {name: conversion[name] for name in kept if name in conversion}
+
+
+def _ads_failure(problems: Sequence[Problem], rows: Sequence[int] | None) -> dict[str, object]:
+    """A GoogleAdsFailure in the REST form of a google.rpc.Status detail."""
+    errors: list[dict[str, object]] = []
+    for position, problem in enumerate(problems):
+        error: dict[str, object] = {
+            "errorCode": {problem.family: problem.code},
+            "message": f"{problem.code} (local stand-in)",
+        }
+        if rows is not None:
+            path: list[dict[str, object]] = [{"fieldName": "conversions", "index": rows[position]}]
+            if problem.field:
+                path.append({"fieldName": _snake(problem.field)})
+            error["location"] = {"fieldPathElements": path}
+        errors.append(error)
+    return {
+        "@type": f"type.googleapis.com/google.ads.googleads.{API_VERSION}.errors.GoogleAdsFailure",
+        "errors": errors,
+        "requestId": "local",
+    }
+
+
+def _ads_error(status: int, code: str, failure: dict[str, object] | None) -> Response:
+    error: dict[str, object] = {"code": status, "message": code, "status": code}
+    if failure is not None:
+        error["details"] = [failure]
+    response = jsonify({"error": error})
+    response.status_code = status
+    return response
+
+
+def _ads_record(document: object, problems: list[str], fault: Fault | None, clock: Clock) -> Record:
+    headers = {n: request.headers[n] for n in ADS_RECORDED_HEADERS if n in request.headers}
+    return {
+        "id": 0,
+        "received_at": clock().astimezone(UTC).isoformat(timespec="milliseconds"),
+        "method": request.method,
+        "path": request.path,
+        "query": request.query_string.decode("utf-8", errors="replace"),
+        "headers": headers,
+        "body": _body_text(),
+        "params": document if isinstance(document, dict) else {},
+        "target": "google",
+        "destination": "google_ads",
+        "valid": not problems,
+        "messages": problems,
+        "fault": None
+        if fault is None
+        else {"id": fault.id, "status": fault.status, "ads_error": fault.ads_error},
+    }
+
+
+def _snake(name: str) -> str:
+    # Field paths in GoogleAdsFailure name proto fields (conversion_date_time).
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
+
+
+def _oauth_error(code: str, status: int) -> Response:
+    response = jsonify({"error": code})
+    response.status_code = status
+    return response
 
 
 def _body_text() -> str:
