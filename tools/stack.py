@@ -125,6 +125,7 @@ class Stack:
             "OWOX_GA4_URL": f"{self.collector_url}/owox-ga4/local/mp",
             "HTTP_TIMEOUT_SECONDS": "5",
             "THREADS": "8",
+            **(_google_ads_env(self.collector_url) if "google_ads" in self.destinations else {}),
         }
         return {**base, **self.env}
 
@@ -322,6 +323,19 @@ class Stack:
         )
 
 
+def _google_ads_env(collector_url: str) -> dict[str, str]:
+    """The Google Ads API is the collector's stand-in, with development credentials it accepts;
+    GOOGLE_ADS_CUSTOMER_ID and GOOGLE_ADS_CONVERSION_ACTION come from the user's environment."""
+    return {
+        "GOOGLE_ADS_API_URL": collector_url,
+        "GOOGLE_ADS_TOKEN_URL": f"{collector_url}/token",
+        "GOOGLE_ADS_DEVELOPER_TOKEN": "local-developer-token",
+        "GOOGLE_ADS_CLIENT_ID": "local-client.apps.googleusercontent.com",
+        "GOOGLE_ADS_CLIENT_SECRET": "local-client-secret",
+        "GOOGLE_ADS_REFRESH_TOKEN": "local-refresh-token",
+    }
+
+
 def free_port() -> int:
     """A TCP port on loopback that nothing listens on right now."""
     with socket.socket() as sock:
@@ -387,6 +401,9 @@ def enabled_destinations(env: Mapping[str, str]) -> tuple[str, ...]:
         unknown = sorted(set(names) - set(DESTINATIONS))
         if unknown:
             raise StackError(f"DESTINATIONS: unknown {unknown}; known: {sorted(DESTINATIONS)}")
+        ads_ids = ("GOOGLE_ADS_CUSTOMER_ID", "GOOGLE_ADS_CONVERSION_ACTION")
+        if "google_ads" in names and not all(env.get(name) for name in ads_ids):
+            raise StackError(f"DESTINATIONS has google_ads: set {' and '.join(ads_ids)} too")
         return tuple(names)
     names = ["owox", "ua"]
     if env.get("GA4_MEASUREMENT_ID") and env.get("GA4_API_SECRET"):
