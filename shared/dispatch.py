@@ -13,8 +13,10 @@ from shared.deliveries import Claim, delivery_ledger
 from shared.destinations import DESTINATIONS, prepare, send
 from shared.errors import (
     BadPayload,
+    CallSkipped,
     PermanentError,
     RetryableError,
+    SpamCall,
     UndecodableMessage,
     UnknownDestination,
 )
@@ -56,15 +58,7 @@ def handle_push(
         event = _event(data)
         event_id = event.event_id
         if event.spam and not settings.send_spam:
-            log_outcome(
-                "INFO",
-                "call marked as spam by its platform; not sent (SEND_SPAM=true sends it)",
-                outcome="skipped",
-                reason="spam",
-                event_id=event_id,
-                destination=destination_name,
-            )
-            return ACKED
+            raise SpamCall("the platform marked the call as spam; SEND_SPAM=true sends it")
         # First: a copy of an event already sent is a duplicate, however old it is by now.
         claim = ledger.claim(destination_name, event_id, now, source=event.source)
         if claim.already_sent:
@@ -78,6 +72,19 @@ def handle_push(
             return ACKED
         prepare(destination, event, now)
         status = send(destination.build(event, settings, now), settings)
+    except CallSkipped as error:
+        if claim:
+            ledger.release(claim)
+        log_outcome(
+            "INFO",
+            "call not sent: this destination does not take it",
+            outcome="skipped",
+            event_id=event_id,
+            destination=destination_name,
+            reason=error.reason,
+            detail=error.detail,
+        )
+        return ACKED
     except PermanentError as error:
         # Only sends are remembered: a replay of the dead letter, once fixed, may still send.
         if claim:

@@ -153,8 +153,21 @@ class ConversionTooRecent(PermanentError):
     reason = "too_recent"
 
 
-class ConversionSkipped(PermanentError):
-    """Drop: the call is no Google Ads conversion; dispatch logs it as skipped, not a failure."""
+class CallSkipped(PermanentError):
+    """Drop, and no failure: this destination does not take this call by design. Dispatch acks
+    it, logs it as `skipped` with the reason, and dead-letters nothing."""
+
+    reason = "skipped"
+
+
+class SpamCall(CallSkipped):
+    """Drop: the platform marked the call as spam and SEND_SPAM is off."""
+
+    reason = "spam"
+
+
+class ConversionSkipped(CallSkipped):
+    """Drop: the call is no Google Ads conversion."""
 
     reason = "skipped"
 
