@@ -6,6 +6,7 @@
 # | ingest            | secretmanager.secretAccessor      | each enabled webhook secret          |
 # | dispatch          | pubsub.publisher                  | topic call-events-dead-letter        |
 # | dispatch          | secretmanager.secretAccessor      | ga4-api-secret (when ga4 is enabled) |
+# | dispatch          | secretmanager.secretAccessor      | google-ads-* (with google_ads)       |
 # | dispatch          | datastore.user (conditioned)      | the call-bridge Firestore database   |
 # | push invoker      | run.invoker                       | the dispatch Cloud Run service       |
 # | build             | artifactregistry.writer           | the call-bridge-functions repository |

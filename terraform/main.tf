@@ -45,9 +45,15 @@ locals {
   # Secret env var name => Secret Manager secret_id. Only enabled sources/destinations get one.
   webhook_secrets = { for s in var.sources : "WEBHOOK_SECRET_${upper(s)}" => "webhook-secret-${s}" }
   ga4_enabled     = contains(var.destinations, "ga4")
+  ads_enabled     = contains(var.destinations, "google_ads")
   dispatch_secrets = merge(
     local.ga4_enabled ? { GA4_API_SECRET = "ga4-api-secret" } : {},
     local.ga4_enabled && var.ga4_api_secrets_per_stream ? { GA4_API_SECRETS = "ga4-api-secrets" } : {},
+    local.ads_enabled ? {
+      GOOGLE_ADS_DEVELOPER_TOKEN = "google-ads-developer-token"
+      GOOGLE_ADS_CLIENT_SECRET   = "google-ads-client-secret"
+      GOOGLE_ADS_REFRESH_TOKEN   = "google-ads-refresh-token"
+    } : {},
   )
   secrets = merge(local.webhook_secrets, local.dispatch_secrets)
 
@@ -64,6 +70,11 @@ locals {
     GA4_COLLECT_URL      = var.ga4_collect_url
     GA4_MEASUREMENT_ID   = var.ga4_measurement_id
     OWOX_GA4_URL         = var.owox_ga4_url
+    # Only with google_ads, so the ids do not reach a deployment that does not upload.
+    GOOGLE_ADS_CUSTOMER_ID       = local.ads_enabled ? var.google_ads_customer_id : ""
+    GOOGLE_ADS_LOGIN_CUSTOMER_ID = local.ads_enabled ? var.google_ads_login_customer_id : ""
+    GOOGLE_ADS_CONVERSION_ACTION = local.ads_enabled ? var.google_ads_conversion_action : ""
+    GOOGLE_ADS_CLIENT_ID         = local.ads_enabled ? var.google_ads_client_id : ""
   }) : k => v if v != "" }
 
   source_archive = var.source_archive != "" ? var.source_archive : "${path.module}/../.build/source.zip"

@@ -1,4 +1,5 @@
-# One secret per enabled webhook source (WEBHOOK_SECRET_<SOURCE>) and, with ga4, the GA4 API secret.
+# One secret per enabled webhook source (WEBHOOK_SECRET_<SOURCE>), with ga4 the GA4 API secret,
+# and with google_ads its developer token, OAuth client secret and refresh token.
 # Terraform creates the secrets and who may read them, never their values: a value is a secret
 # version added with `gcloud secrets versions add <id> --data-file=-` (docs/deploy.md, step 5).
 # So no value passes through a plan or the state, and every later plan works without the values.

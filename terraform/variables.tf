@@ -47,8 +47,8 @@ variable "destinations" {
   default     = ["owox", "ga4"]
 
   validation {
-    condition     = length(var.destinations) > 0 && alltrue([for d in var.destinations : contains(["owox", "ua", "ga4", "owox_ga4"], d)])
-    error_message = "destinations must be a non-empty subset of: owox, ua, ga4, owox_ga4."
+    condition     = length(var.destinations) > 0 && alltrue([for d in var.destinations : contains(["owox", "ua", "ga4", "owox_ga4", "google_ads"], d)])
+    error_message = "destinations must be a non-empty subset of: owox, ua, ga4, owox_ga4, google_ads."
   }
 }
 
@@ -104,6 +104,60 @@ variable "owox_ga4_url" {
   validation {
     condition     = !contains(var.destinations, "owox_ga4") || var.owox_ga4_url != ""
     error_message = "owox_ga4_url is required when destinations contains owox_ga4."
+  }
+}
+
+variable "google_ads_customer_id" {
+  type        = string
+  description = "Google Ads account that owns the conversion action, ten digits (GOOGLE_ADS_CUSTOMER_ID). Required when destinations contains google_ads."
+  default     = ""
+
+  validation {
+    condition     = var.google_ads_customer_id == "" || can(regex("^[0-9]{3}-?[0-9]{3}-?[0-9]{4}$", var.google_ads_customer_id))
+    error_message = "google_ads_customer_id must be ten digits, dashes allowed (123-456-7890)."
+  }
+
+  validation {
+    condition     = !contains(var.destinations, "google_ads") || var.google_ads_customer_id != ""
+    error_message = "google_ads_customer_id is required when destinations contains google_ads."
+  }
+}
+
+variable "google_ads_login_customer_id" {
+  type        = string
+  description = "Manager account the OAuth credentials sign in through (GOOGLE_ADS_LOGIN_CUSTOMER_ID, the login-customer-id header). Empty: the credentials are the account's own."
+  default     = ""
+
+  validation {
+    condition     = var.google_ads_login_customer_id == "" || can(regex("^[0-9]{3}-?[0-9]{3}-?[0-9]{4}$", var.google_ads_login_customer_id))
+    error_message = "google_ads_login_customer_id must be ten digits, dashes allowed, or empty."
+  }
+}
+
+variable "google_ads_conversion_action" {
+  type        = string
+  description = "Resource name of the import (conversions from clicks) conversion action calls upload to, customers/<id>/conversionActions/<id> (GOOGLE_ADS_CONVERSION_ACTION). Required with google_ads."
+  default     = ""
+
+  validation {
+    condition     = var.google_ads_conversion_action == "" || can(regex("^customers/[0-9]{10}/conversionActions/[0-9]{1,19}$", var.google_ads_conversion_action))
+    error_message = "google_ads_conversion_action must look like customers/1234567890/conversionActions/987654321."
+  }
+
+  validation {
+    condition     = !contains(var.destinations, "google_ads") || var.google_ads_conversion_action != ""
+    error_message = "google_ads_conversion_action is required when destinations contains google_ads."
+  }
+}
+
+variable "google_ads_client_id" {
+  type        = string
+  description = "OAuth 2.0 client id whose refresh token signs the uploads (GOOGLE_ADS_CLIENT_ID; not secret). Its secret, the refresh token and the developer token go into Secret Manager."
+  default     = ""
+
+  validation {
+    condition     = !contains(var.destinations, "google_ads") || var.google_ads_client_id != ""
+    error_message = "google_ads_client_id is required when destinations contains google_ads."
   }
 }
 
