@@ -111,10 +111,6 @@ def test_with_consent_the_upload_carries_the_phones_hash_and_none_of_its_digits(
     assert "2015550123" not in upload["body"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="shared/dispatch.py must catch ConversionSkipped as outcome skipped (issue 10 report)",
-)
 def test_a_call_without_a_click_id_uploads_nothing_and_is_logged_skipped(
     pipeline: Pipeline,
 ) -> None:

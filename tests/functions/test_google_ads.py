@@ -75,14 +75,15 @@ def ads_client(make_ads_client: Any) -> FlaskClient:
 
 
 def ads_call(call_id: str, **overrides: Any) -> CallEvent:
-    return call_event(
-        call_id=call_id,
-        gclid=GCLID,
-        talk_s=120,
-        value=250,
-        currency="USD",
+    fields: dict[str, Any] = {
+        "call_id": call_id,
+        "gclid": GCLID,
+        "talk_s": 120,
+        "value": 250,
+        "currency": "USD",
         **overrides,
-    )
+    }
+    return call_event(**fields)
 
 
 def uploads(collector: Collector) -> list[dict[str, Any]]:
@@ -208,13 +209,6 @@ def test_enhanced_conversions_send_the_e164_hash_and_no_digits_of_the_phone(
     assert "2015550123" not in upload["body"]
 
 
-_SKIP_NEEDS_DISPATCH = pytest.mark.xfail(
-    strict=True,
-    reason="shared/dispatch.py must catch ConversionSkipped as outcome skipped (issue 10 report)",
-)
-
-
-@_SKIP_NEEDS_DISPATCH
 @pytest.mark.parametrize(
     ("overrides", "reason"),
     [({"gclid": None}, "no_click_id"), ({"talk_s": 5}, "not_qualified")],
