@@ -34,6 +34,8 @@ _SETTINGS_PREFIXES = (
     "DEDUP",
     "DELIVER",
     "LEDGER_",
+    "SEND_SPAM",
+    "GOOGLE_ADS_",
 )
 
 
