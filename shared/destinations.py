@@ -28,31 +28,30 @@ from shared.errors import (
     TooOld,
 )
 from shared.events import CallEvent
-from shared.hits.ads import MAX_AGE as ADS_MAX_AGE
 from shared.hits.ga4 import build_ga4_body, fit_ga4_body, owox_ga4_body
 from shared.hits.identity import client_id_for
 from shared.hits.ua import Hit, build_ua_hit, encode_hit, owox_hit
 from shared.pii import find_pii
-from shared.settings import Settings
-from shared.validation import (
+from shared.rules.ga4 import validate_ga4_body
+from shared.rules.limits import (
+    ADS_MAX_AGE,
     GA4_BODY_LIMIT,
     GA4_MAX_AGE,
     OWOX_GA4_MAX_AGE,
+    OWOX_MAX_AGE,
     PAYLOAD_TOO_LARGE,
+    UA_GET_LIMIT_GOOGLE,
+    UA_MAX_AGE,
     VALUE_OUT_OF_BOUNDS,
-    ParserMessage,
-    ua_payload_limit,
-    ua_size_messages,
-    validate_ga4_body,
-    validate_ua_hit,
+    Target,
 )
+from shared.rules.ua import ParserMessage, ua_payload_limit, ua_size_messages, validate_ua_hit
+from shared.settings import Settings
 
 if TYPE_CHECKING:
     from urllib3._base_connection import BaseHTTPConnection
 
-Target = Literal["google", "owox"]
-# Google's documented GET limit, and a length common HTTP front ends accept.
-MAX_GET_URL_BYTES = 8000
+MAX_GET_URL_BYTES = UA_GET_LIMIT_GOOGLE
 
 
 @dataclass(frozen=True)
@@ -147,8 +146,8 @@ def build_google_ads_request(
 DESTINATIONS: dict[str, Destination] = {
     destination.name: destination
     for destination in (
-        Destination("owox", timedelta(days=30), "owox", build_owox_request),
-        Destination("ua", timedelta(hours=4), "google", build_ua_request),
+        Destination("owox", OWOX_MAX_AGE, "owox", build_owox_request),
+        Destination("ua", UA_MAX_AGE, "google", build_ua_request),
         Destination("ga4", GA4_MAX_AGE, "google", build_ga4_request),
         # The age limit is the one difference from `ga4` besides the phone (OWOX_GA4_MAX_AGE).
         Destination("owox_ga4", OWOX_GA4_MAX_AGE, "owox", build_owox_ga4_request),

@@ -16,7 +16,7 @@ import phonenumbers
 from shared.errors import ConfigError
 from shared.events import CallEvent, CallStatus, Consent
 from shared.hits.identity import MissingClientIdPolicy
-from shared.validation import ga4_event_name_problem
+from shared.rules.ga4 import ga4_event_name_problem
 
 T = TypeVar("T")
 

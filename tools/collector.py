@@ -22,22 +22,13 @@ from werkzeug.serving import WSGIRequestHandler, run_simple
 
 from shared.hits.ads import API_VERSION, CLICK_ID_FIELDS, Problem, conversion_problems
 from shared.pii import find_pii
-from shared.validation import (
-    OWOX_GA4_MAX_AGE,
-    PII_DETECTED,
-    VALUE_INVALID,
-    Ga4Message,
-    ParserMessage,
-    Target,
+from shared.rules.ga4 import Ga4Message, parse_ga4_body, validate_ga4_body, validate_ga4_query
+from shared.rules.limits import OWOX_GA4_MAX_AGE, PII_DETECTED, VALUE_INVALID, Target
+from shared.rules.ua import ParserMessage, parse_ua_payload, ua_pairs_messages, ua_size_messages
+from tools.debug_answers import (
     debug_collect_response,
     debug_mp_collect_response,
     is_valid,
-    parse_ga4_body,
-    parse_ua_payload,
-    ua_pairs_messages,
-    ua_size_messages,
-    validate_ga4_body,
-    validate_ga4_query,
     validate_ua_batch,
 )
 

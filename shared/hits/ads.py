@@ -21,9 +21,6 @@ from shared.settings import Settings
 # The version of the API the body and the paths are written for (the latest in the official
 # `google-ads` library 34.0.0: v23-v26).
 API_VERSION: Final = "v26"
-# A click converts for at most 90 days (the longest click-through window Google Ads offers):
-# an older call cannot be attributed, and the API would answer EXPIRED_EVENT.
-MAX_AGE: Final = timedelta(days=90)
 # The click ids a conversion may name, in the order we prefer them: exactly one is sent.
 CLICK_ID_FIELDS: Final = ("gclid", "wbraid", "gbraid")
 # "yyyy-mm-dd hh:mm:ss+|-hh:mm", as ClickConversion.conversion_date_time documents it.

@@ -8,21 +8,20 @@ from urllib.parse import parse_qsl, quote, urlencode
 
 import pytest
 
-from shared.validation import (
+from shared.rules.ga4 import (
     Ga4Message,
-    ParserMessage,
-    debug_collect_response,
-    debug_mp_collect_response,
     ga4_event_name_problem,
-    is_valid,
-    ua_payload_limit,
     validate_ga4_body,
     validate_ga4_query,
-    validate_ua_batch,
-    validate_ua_hit,
-    validate_ua_payload,
 )
+from shared.rules.ua import ParserMessage, ua_payload_limit, validate_ua_hit, validate_ua_payload
 from tests.hits import CALL_HIT, OWOX_CALL_HIT
+from tools.debug_answers import (
+    debug_collect_response,
+    debug_mp_collect_response,
+    is_valid,
+    validate_ua_batch,
+)
 
 HIT = CALL_HIT
 OWOX_HIT = OWOX_CALL_HIT
