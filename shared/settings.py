@@ -15,7 +15,6 @@ import phonenumbers
 
 from shared.errors import ConfigError
 from shared.events import CallEvent, CallStatus, Consent
-from shared.hits.identity import MissingClientIdPolicy
 from shared.rules.ga4 import ga4_event_name_problem
 
 T = TypeVar("T")
@@ -32,6 +31,8 @@ _UA_PROPERTY = re.compile(r"^UA-\d{4,10}-\d{1,4}$", re.IGNORECASE)
 _DATABASE = re.compile(r"^(\(default\)|[a-z][a-z0-9-]{2,61}[a-z0-9])$")
 
 Dedup = Literal["firestore", "off"]
+# What a destination does with a call that has no client id (MISSING_CLIENT_ID, hits/identity.py).
+MissingClientIdPolicy = Literal["synthesize", "skip"]
 # Extra conditions a call must meet to be a Google Ads conversion (GOOGLE_ADS_REQUIRE).
 AdsRequirement = Literal["first_call", "lead"]
 _ADS_CUSTOMER_ID = re.compile(r"^\d{3}-?\d{3}-?\d{4}$")

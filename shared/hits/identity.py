@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Literal
 
 from shared.errors import MissingClientId
 from shared.events import CallEvent
-
-MissingClientIdPolicy = Literal["synthesize", "skip"]
+from shared.settings import MissingClientIdPolicy
 
 
 def client_id_for(event: CallEvent, policy: MissingClientIdPolicy) -> str:
