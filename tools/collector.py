@@ -153,6 +153,9 @@ class Collector:
     lock: threading.Lock = field(default_factory=threading.Lock)
     records: deque[Record] = field(default_factory=deque)
     recorded_bytes: int = 0
+    # Records dropped by the bounds: a reader paging with `after` (tools/soak.py) checks it
+    # stayed put, so a hit evicted before it was read is never taken for one never sent.
+    evicted: int = 0
     faults: list[Fault] = field(default_factory=list)
     phones: dict[str, None] = field(default_factory=dict)
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -201,14 +204,21 @@ class Collector:
                 len(self.records) > self.max_hits or self.recorded_bytes > self.max_bytes
             ):
                 self.recorded_bytes -= _size(self.records.popleft())
+                self.evicted += 1
 
-    def hits(self, filters: Mapping[str, str]) -> list[Record]:
-        """Recorded hits, oldest first, those whose fields equal every filter."""
+    def hits(self, filters: Mapping[str, str], after: int = 0) -> tuple[list[Record], int]:
+        """Recorded hits with an id above `after`, oldest first, those whose fields equal every
+        filter; and how many records the bounds have evicted so far."""
         with self.lock:
-            return [r for r in self.records if all(r.get(k) == v for k, v in filters.items())]
+            found = [
+                r
+                for r in self.records
+                if _id_above(r, after) and all(r.get(k) == v for k, v in filters.items())
+            ]
+            return found, self.evicted
 
     def clear(self) -> None:
-        """Forget every recorded hit."""
+        """Forget every recorded hit (not an eviction: `evicted` stays)."""
         with self.lock:
             self.records.clear()
             self.recorded_bytes = 0
@@ -258,6 +268,11 @@ class Collector:
         """Phones seen in OWOX BI hits, most recent last."""
         with self.lock:
             return tuple(self.phones)
+
+
+def _id_above(entry: Record, after: int) -> bool:
+    entry_id = entry.get("id")
+    return isinstance(entry_id, int) and entry_id > after
 
 
 def _size(entry: Record) -> int:
@@ -487,7 +502,17 @@ def create_app(
     @app.get("/hits")
     def hits() -> Response:
         filters = {k: request.args[k] for k in ("destination", "target") if k in request.args}
-        return jsonify(state.hits(filters))
+        after = request.args.get("after", "0")
+        if not (after.isascii() and after.isdigit()):
+            response = jsonify({"error": "after must be a hit id (a non-negative integer)"})
+            response.status_code = 400
+            return response
+        found, evicted = state.hits(filters, int(after))
+        response = jsonify(found)
+        # Bounded memory: a long run pages with `after=<last id read>` and compares this count
+        # between pages to learn whether a hit it had not read yet was dropped.
+        response.headers["X-Hits-Evicted"] = str(evicted)
+        return response
 
     @app.delete("/hits")
     def clear_hits() -> Response:
