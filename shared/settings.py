@@ -1,48 +1,38 @@
-"""Environment variables parsed once into frozen Settings; a bad deploy fails at cold start."""
+"""Environment variables parsed once into frozen Settings; a bad deploy fails at cold start.
+
+Each variable is declared once, in VARIABLES (name, field, reader, meaning; the default is the
+field's): `Settings.from_env` reads them, `python -m tools.config_docs` writes
+docs/configuration.md from them, and the tests' environment isolation clears them. Over 400
+lines because that table, one entry per variable with its meaning, is the configuration's
+documentation; the readers of values live in setting_parsers.py.
+"""
 
 from __future__ import annotations
 
 import re
-import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, tzinfo
-from typing import Literal, TypeVar
-from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Any
+from zoneinfo import ZoneInfo
 
-import phonenumbers
-
+from shared import setting_parsers as parse
 from shared.errors import ConfigError
-from shared.events import CallEvent, CallStatus, Consent
-from shared.rules.ga4 import ga4_event_name_problem
-
-T = TypeVar("T")
+from shared.events import CallStatus, Consent
+from shared.setting_parsers import (
+    DEFAULT_LEAD_STATUSES,
+    AdsRequirement,
+    Dedup,
+    MissingClientIdPolicy,
+)
 
 SECRET_PREFIX = "WEBHOOK_SECRET_"  # noqa: S105 (a variable-name prefix, not a secret)
-# Fields an event label may name: never a phone number, so never PII by construction.
-LABEL_FIELDS = frozenset(
-    {"source", "status", "direction", "call_id", "utm_source", "utm_medium", "utm_campaign"}
+SECRETS_MEANING = (
+    "secret of a source (`WEBHOOK_SECRET_GENERIC`, `WEBHOOK_SECRET_CALLRAIL`, …); comma-separate "
+    "several during rotation; a source without one is disabled"
 )
-GOOGLE_HOSTS = ("google-analytics.com", "analytics.google.com", "google.com", "googleapis.com")
-_CUSTOM_TARGET = re.compile(r"^(cd|cm)([1-9]\d?|1\d\d|200)$")
-_UA_PROPERTY = re.compile(r"^UA-\d{4,10}-\d{1,4}$", re.IGNORECASE)
-# Firestore database ids: `(default)`, or 4-63 of lowercase letters, digits and hyphens.
-_DATABASE = re.compile(r"^(\(default\)|[a-z][a-z0-9-]{2,61}[a-z0-9])$")
-
-Dedup = Literal["firestore", "off"]
-# What a destination does with a call that has no client id (MISSING_CLIENT_ID, hits/identity.py).
-MissingClientIdPolicy = Literal["synthesize", "skip"]
-# Extra conditions a call must meet to be a Google Ads conversion (GOOGLE_ADS_REQUIRE).
-AdsRequirement = Literal["first_call", "lead"]
-_ADS_CUSTOMER_ID = re.compile(r"^\d{3}-?\d{3}-?\d{4}$")
-_ADS_CONVERSION_ACTION = re.compile(r"^customers/\d{10}/conversionActions/\d{1,19}$")
-# `lead_status` values that mean "a good lead", as the platform modules write them: CallRail's
-# `good_lead`, Ringostat's PROPER disposition (`proper`), Calltouch's target and unique target
-# calls. CallRail's `previously_marked_good_lead` is a known lead calling again: not a new lead.
-# The consent types GA4's Measurement Protocol takes in its `consent` object.
-CONSENT_TYPES = ("ad_user_data", "ad_personalization")
-DEFAULT_LEAD_STATUSES = frozenset({"good_lead", "proper", "target", "unique_target"})
+# Read by the Google client libraries, not by Settings: tests clear them like the settings.
+EMULATOR_VARIABLES = ("PUBSUB_EMULATOR_HOST", "FIRESTORE_EMULATOR_HOST")
 
 
 @dataclass(frozen=True)
@@ -143,88 +133,13 @@ class Settings:
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         """Read every variable; raises ConfigError listing all the bad ones at once."""
         problems: list[str] = []
-
-        def read(name: str, parse: Callable[[str], T], default: T) -> T:
-            raw = env.get(name, "").strip()
-            if not raw:
-                return default
-            try:
-                return parse(raw)
-            except ValueError as error:
-                problems.append(f"{name}: {error}")
-                return default
-
         defaults = cls()
-        settings = cls(
-            project_id=read("GOOGLE_CLOUD_PROJECT", str, defaults.project_id),
-            topic=read("PUBSUB_TOPIC", _resource_name, defaults.topic),
-            dead_letter_topic=read("DEAD_LETTER_TOPIC", _resource_name, defaults.dead_letter_topic),
-            default_phone_region=read("DEFAULT_PHONE_REGION", _region, "US"),
-            ua_property_id=read("UA_PROPERTY_ID", _ua_property, None),
-            owox_endpoint=read("OWOX_ENDPOINT", _owox_url, defaults.owox_endpoint),
-            ua_collect_url=read("UA_COLLECT_URL", _url, defaults.ua_collect_url),
-            ga4_collect_url=read("GA4_COLLECT_URL", _url, defaults.ga4_collect_url),
-            ga4_measurement_id=read("GA4_MEASUREMENT_ID", _measurement_id, None),
-            ga4_api_secret=read("GA4_API_SECRET", str, None),
-            ga4_api_secrets=read("GA4_API_SECRETS", _ga4_secrets, {}),
-            ga4_event_name=read("GA4_EVENT_NAME", _ga4_event_name, defaults.ga4_event_name),
-            ga4_lead_event_name=read(
-                "GA4_LEAD_EVENT_NAME", _ga4_lead_event_name, defaults.ga4_lead_event_name
-            ),
-            ga4_lead_statuses=read("GA4_LEAD_STATUSES", _lead_statuses, defaults.ga4_lead_statuses),
-            ga4_consent_default=read("GA4_CONSENT_DEFAULT", _consent_default, {}),
-            owox_ga4_url=read("OWOX_GA4_URL", _owox_url, None),
-            webhook_secrets=_webhook_secrets(env, problems),
-            event_category=read("EVENT_CATEGORY", _text(150), defaults.event_category),
-            event_actions=read("EVENT_ACTIONS", _event_actions, {}),
-            event_label=read("EVENT_LABEL", _label_template, defaults.event_label),
-            custom_parameters=read("CUSTOM_PARAMETERS", _custom_parameters, {}),
-            data_source=read("DATA_SOURCE", _text(100), defaults.data_source),
-            user_agent=read("HTTP_USER_AGENT", _text(200), defaults.user_agent),
-            http_timeout_s=read("HTTP_TIMEOUT_SECONDS", _positive_float, defaults.http_timeout_s),
-            publish_timeout_s=read(
-                "PUBLISH_TIMEOUT_SECONDS", _positive_float, defaults.publish_timeout_s
-            ),
-            max_body_bytes=read("MAX_BODY_BYTES", _positive_int, defaults.max_body_bytes),
-            public_base_url=read("PUBLIC_BASE_URL", _base_url, None),
-            source_timezones=read("SOURCE_TIMEZONES", _source_timezones, {}),
-            missing_client_id=read("MISSING_CLIENT_ID", _client_id_policies, {}),
-            dedup=read("DEDUP", _dedup, defaults.dedup),
-            firestore_database=read("FIRESTORE_DATABASE", _database, defaults.firestore_database),
-            deliveries_collection=read(
-                "DELIVERIES_COLLECTION", _collection, defaults.deliveries_collection
-            ),
-            delivery_lease_s=read(
-                "DELIVERY_LEASE_SECONDS", _positive_float, defaults.delivery_lease_s
-            ),
-            ledger_timeout_s=read(
-                "LEDGER_TIMEOUT_SECONDS", _positive_float, defaults.ledger_timeout_s
-            ),
-            send_spam=read("SEND_SPAM", _flag, defaults.send_spam),
-            google_ads_api_url=read("GOOGLE_ADS_API_URL", _base_url, defaults.google_ads_api_url),
-            google_ads_token_url=read("GOOGLE_ADS_TOKEN_URL", _url, defaults.google_ads_token_url),
-            google_ads_customer_id=read("GOOGLE_ADS_CUSTOMER_ID", _ads_customer_id, None),
-            google_ads_login_customer_id=read(
-                "GOOGLE_ADS_LOGIN_CUSTOMER_ID", _ads_customer_id, None
-            ),
-            google_ads_conversion_action=read(
-                "GOOGLE_ADS_CONVERSION_ACTION", _ads_conversion_action, None
-            ),
-            google_ads_developer_token=read("GOOGLE_ADS_DEVELOPER_TOKEN", str, None),
-            google_ads_client_id=read("GOOGLE_ADS_CLIENT_ID", str, None),
-            google_ads_client_secret=read("GOOGLE_ADS_CLIENT_SECRET", str, None),
-            google_ads_refresh_token=read("GOOGLE_ADS_REFRESH_TOKEN", str, None),
-            google_ads_min_talk_s=read(
-                "GOOGLE_ADS_MIN_TALK_SECONDS", _non_negative_int, defaults.google_ads_min_talk_s
-            ),
-            google_ads_require=read("GOOGLE_ADS_REQUIRE", _ads_require, frozenset()),
-            google_ads_default_value=read("GOOGLE_ADS_DEFAULT_VALUE", _money, None),
-            google_ads_default_currency=read("GOOGLE_ADS_DEFAULT_CURRENCY", _currency, None),
-            google_ads_timezone=read("GOOGLE_ADS_TIMEZONE", _zone, defaults.google_ads_timezone),
-            google_ads_enhanced_conversions=read(
-                "GOOGLE_ADS_ENHANCED_CONVERSIONS", _flag, defaults.google_ads_enhanced_conversions
-            ),
-        )
+        values: dict[str, Any] = {
+            variable.field: _read(env, variable, getattr(defaults, variable.field), problems)
+            for variable in VARIABLES
+        }
+        values["webhook_secrets"] = _webhook_secrets(env, problems)
+        settings = cls(**values)
         if settings.ga4_lead_event_name == settings.ga4_event_name:
             problems.append(
                 "GA4_LEAD_EVENT_NAME: the same as GA4_EVENT_NAME; a lead would count twice"
@@ -232,6 +147,17 @@ class Settings:
         if problems:
             raise ConfigError(problems)
         return settings
+
+
+def _read(env: Mapping[str, str], variable: Variable, default: object, problems: list[str]) -> Any:
+    raw = env.get(variable.name, "").strip()
+    if not raw:
+        return default
+    try:
+        return variable.read(raw)
+    except ValueError as error:
+        problems.append(f"{variable.name}: {error}")
+        return default
 
 
 def _webhook_secrets(env: Mapping[str, str], problems: list[str]) -> dict[str, tuple[str, ...]]:
@@ -249,259 +175,302 @@ def _webhook_secrets(env: Mapping[str, str], problems: list[str]) -> dict[str, t
     return secrets
 
 
-def _ads_customer_id(raw: str) -> str:
-    # Google Ads shows ids as 123-456-7890; the API takes the ten digits alone.
-    if not _ADS_CUSTOMER_ID.fullmatch(raw):
-        raise ValueError("expected a Google Ads customer id: ten digits, dashes allowed")
-    return raw.replace("-", "")
+@dataclass(frozen=True)
+class Variable:
+    """One environment variable: the Settings field it sets, its reader, and what it means."""
+
+    name: str
+    field: str
+    read: Callable[[str], Any]
+    meaning: str
+    # How the docs show the default when the field's value does not read well (e.g. `{}`).
+    default_text: str | None = None
+    # A secret's value is never shown: only whether it has a default.
+    secret: bool = False
 
 
-def _ads_conversion_action(raw: str) -> str:
-    if not _ADS_CONVERSION_ACTION.fullmatch(raw):
-        raise ValueError("expected customers/<customer id>/conversionActions/<id>")
-    return raw
+_V = Variable
+VARIABLES: tuple[Variable, ...] = (
+    _V("GOOGLE_CLOUD_PROJECT", "project_id", str, "project of the topics"),
+    _V("PUBSUB_TOPIC", "topic", parse.resource_name, "topic call events are published to"),
+    _V(
+        "DEAD_LETTER_TOPIC",
+        "dead_letter_topic",
+        parse.resource_name,
+        "topic for events that cannot be delivered",
+    ),
+    _V(
+        "DEFAULT_PHONE_REGION",
+        "default_phone_region",
+        parse.region,
+        "region for national-format numbers",
+    ),
+    _V(
+        "UA_PROPERTY_ID",
+        "ua_property_id",
+        parse.ua_property,
+        "`UA-…` property used when an event carries none",
+    ),
+    _V(
+        "OWOX_ENDPOINT",
+        "owox_endpoint",
+        parse.owox_url,
+        "OWOX BI access point base; hits go to `{OWOX_ENDPOINT}/{property id}?…`",
+    ),
+    _V("UA_COLLECT_URL", "ua_collect_url", parse.url, "Universal Analytics endpoint"),
+    _V("GA4_COLLECT_URL", "ga4_collect_url", parse.url, "GA4 Measurement Protocol endpoint"),
+    _V(
+        "GA4_MEASUREMENT_ID",
+        "ga4_measurement_id",
+        parse.measurement_id,
+        "GA4 stream (`G-…`) of calls that carry none",
+    ),
+    _V(
+        "GA4_API_SECRET",
+        "ga4_api_secret",
+        str,
+        "Measurement Protocol API secret of `GA4_MEASUREMENT_ID`'s stream",
+        secret=True,
+    ),
+    _V(
+        "GA4_API_SECRETS",
+        "ga4_api_secrets",
+        parse.ga4_secrets,
+        "API secrets of further streams, for events carrying their own `measurement_id`: "
+        "`G-AAA111=secret1,G-BBB222=secret2`",
+        secret=True,
+    ),
+    _V("GA4_EVENT_NAME", "ga4_event_name", parse.ga4_event_name, "the GA4 event name"),
+    _V(
+        "GA4_LEAD_EVENT_NAME",
+        "ga4_lead_event_name",
+        parse.ga4_lead_event_name,
+        "the extra GA4 event for a lead (an answered inbound first call, or a `lead_status` in "
+        "`GA4_LEAD_STATUSES`); `off` sends none",
+    ),
+    _V(
+        "GA4_LEAD_STATUSES",
+        "ga4_lead_statuses",
+        parse.lead_statuses,
+        "platform lead statuses that make a call a lead (any case); `off` for none",
+    ),
+    _V(
+        "GA4_CONSENT_DEFAULT",
+        "ga4_consent_default",
+        parse.consent_default,
+        "GA4 consent for calls that carry none, e.g. "
+        "`ad_user_data=DENIED,ad_personalization=DENIED`; unset sends no consent",
+    ),
+    _V(
+        "OWOX_GA4_URL",
+        "owox_ga4_url",
+        parse.owox_url,
+        "OWOX BI GA4 streaming URL (ends in `/mp`), for destination `owox_ga4`",
+    ),
+    _V("EVENT_CATEGORY", "event_category", parse.text(150), "event category (`ec`)"),
+    _V(
+        "EVENT_ACTIONS",
+        "event_actions",
+        parse.event_actions,
+        "action (`ea`) per status, e.g. `answered=Answered call,missed=Missed call`",
+        default_text="the status",
+    ),
+    _V(
+        "EVENT_LABEL",
+        "event_label",
+        parse.label_template,
+        "label (`el`) template over "
+        + ", ".join(f"`{name}`" for name in sorted(parse.LABEL_FIELDS))
+        + " (no phone can be named)",
+    ),
+    _V(
+        "CUSTOM_PARAMETERS",
+        "custom_parameters",
+        parse.custom_parameters,
+        "custom dimensions and metrics, e.g. `keyword=cd3,lead_value=cm1` (a `custom` field or a "
+        "non-PII event field; a metric gets only numeric values)",
+    ),
+    _V("DATA_SOURCE", "data_source", parse.text(100), "data source (`ds`)"),
+    _V(
+        "HTTP_USER_AGENT",
+        "user_agent",
+        parse.text(200),
+        "User-Agent of hits (Google drops hits with library defaults)",
+    ),
+    _V(
+        "HTTP_TIMEOUT_SECONDS",
+        "http_timeout_s",
+        parse.positive_float,
+        "one send to a destination, in all (connect, send, read)",
+    ),
+    _V(
+        "PUBLISH_TIMEOUT_SECONDS",
+        "publish_timeout_s",
+        parse.positive_float,
+        "how long ingest waits for Pub/Sub's acknowledgement",
+    ),
+    _V("MAX_BODY_BYTES", "max_body_bytes", parse.positive_int, "largest webhook body"),
+    _V(
+        "PUBLIC_BASE_URL",
+        "public_base_url",
+        parse.base_url,
+        "the public URL vendors call, for URL-signed schemes (Twilio); else the forwarded host "
+        "and scheme",
+    ),
+    _V(
+        "SOURCE_TIMEZONES",
+        "source_timezones",
+        parse.source_timezones,
+        "zone of vendors' naive local times, e.g. `uis=Europe/Moscow,ringostat=Europe/Kyiv`",
+        default_text="`UTC`",
+    ),
+    _V(
+        "MISSING_CLIENT_ID",
+        "missing_client_id",
+        parse.client_id_policies,
+        "what to do with an event without a client id: `synthesize` or `skip`, per destination "
+        "as `ua=skip,owox=synthesize`",
+        default_text="`synthesize`",
+    ),
+    _V(
+        "DEDUP",
+        "dedup",
+        parse.dedup,
+        "the delivery ledger (see [delivery.md](delivery.md#duplicates)): `firestore`, or `off` to "
+        "send every copy of an event",
+    ),
+    _V(
+        "FIRESTORE_DATABASE",
+        "firestore_database",
+        parse.database,
+        "Firestore database of the ledger (`(default)` or a named database)",
+    ),
+    _V(
+        "DELIVERIES_COLLECTION",
+        "deliveries_collection",
+        parse.collection,
+        "collection of the ledger's documents",
+    ),
+    _V(
+        "DELIVERY_LEASE_SECONDS",
+        "delivery_lease_s",
+        parse.positive_float,
+        "how long a claim holds off other attempts; keep it above dispatch's request timeout and "
+        "below Pub/Sub's minimum backoff (Terraform sets that timeout + 30)",
+    ),
+    _V(
+        "LEDGER_TIMEOUT_SECONDS",
+        "ledger_timeout_s",
+        parse.positive_float,
+        "how long dispatch waits for Firestore, retries included, before answering 503",
+    ),
+    _V(
+        "SEND_SPAM",
+        "send_spam",
+        parse.flag,
+        "`true` sends calls the platform marked as spam; by default dispatch acks them unsent and "
+        "logs `skipped` with reason `spam`",
+    ),
+    _V(
+        "GOOGLE_ADS_API_URL",
+        "google_ads_api_url",
+        parse.base_url,
+        "Google Ads API base URL (the version is the code's: shared/hits/ads.py `API_VERSION`)",
+    ),
+    _V(
+        "GOOGLE_ADS_TOKEN_URL",
+        "google_ads_token_url",
+        parse.url,
+        "where the refresh token is exchanged for an access token",
+    ),
+    _V(
+        "GOOGLE_ADS_CUSTOMER_ID",
+        "google_ads_customer_id",
+        parse.ads_customer_id,
+        "the Google Ads account (ten digits, dashes allowed) that owns the conversion action; "
+        "required by `google_ads`",
+    ),
+    _V(
+        "GOOGLE_ADS_LOGIN_CUSTOMER_ID",
+        "google_ads_login_customer_id",
+        parse.ads_customer_id,
+        "the manager account the credentials sign in through (sent as `login-customer-id`)",
+    ),
+    _V(
+        "GOOGLE_ADS_CONVERSION_ACTION",
+        "google_ads_conversion_action",
+        parse.ads_conversion_action,
+        'resource name `customers/<id>/conversionActions/<id>` of an import ("conversions from '
+        'clicks") action; required by `google_ads`',
+    ),
+    _V(
+        "GOOGLE_ADS_DEVELOPER_TOKEN",
+        "google_ads_developer_token",
+        str,
+        "the API developer token (header `developer-token`)",
+        secret=True,
+    ),
+    _V("GOOGLE_ADS_CLIENT_ID", "google_ads_client_id", str, "OAuth 2.0 client id"),
+    _V(
+        "GOOGLE_ADS_CLIENT_SECRET",
+        "google_ads_client_secret",
+        str,
+        "OAuth 2.0 client secret",
+        secret=True,
+    ),
+    _V(
+        "GOOGLE_ADS_REFRESH_TOKEN",
+        "google_ads_refresh_token",
+        str,
+        "OAuth 2.0 refresh token",
+        secret=True,
+    ),
+    _V(
+        "GOOGLE_ADS_MIN_TALK_SECONDS",
+        "google_ads_min_talk_s",
+        parse.non_negative_int,
+        "an answered call converts from this much talk time (duration when the platform gives no "
+        "talk time); `0`: any answered call",
+    ),
+    _V(
+        "GOOGLE_ADS_REQUIRE",
+        "google_ads_require",
+        parse.ads_require,
+        "also require `first_call` (the platform says so) and/or `lead` (a `lead_status` in "
+        "`GA4_LEAD_STATUSES`), comma-separated",
+    ),
+    _V(
+        "GOOGLE_ADS_DEFAULT_VALUE",
+        "google_ads_default_value",
+        parse.money,
+        "value of calls that carry none; with no value at all, the conversion action's own "
+        "default value counts",
+    ),
+    _V(
+        "GOOGLE_ADS_DEFAULT_CURRENCY",
+        "google_ads_default_currency",
+        parse.currency,
+        "ISO 4217 currency of calls that carry none",
+    ),
+    _V(
+        "GOOGLE_ADS_TIMEZONE",
+        "google_ads_timezone",
+        parse.zone,
+        "the offset `conversionDateTime` is written with (same instant either way)",
+    ),
+    _V(
+        "GOOGLE_ADS_ENHANCED_CONVERSIONS",
+        "google_ads_enhanced_conversions",
+        parse.flag,
+        "`true` adds the caller's hashed number when the call carries "
+        "`consent_ad_user_data=GRANTED` (see "
+        "[delivery.md](delivery.md#google-ads-calls-as-click-conversions))",
+    ),
+)
+# Fields no single variable sets: WEBHOOK_SECRET_<SOURCE> fills `webhook_secrets`.
+_FAMILY_FIELDS = frozenset({"webhook_secrets"})
 
 
-def _ads_require(raw: str) -> frozenset[AdsRequirement]:
-    required: set[AdsRequirement] = set()
-    for item in (part.strip().lower() for part in raw.split(",") if part.strip()):
-        if item == "first_call":
-            required.add("first_call")
-        elif item == "lead":
-            required.add("lead")
-        else:
-            raise ValueError(f"unknown requirement {item!r} (known: first_call, lead)")
-    return frozenset(required)
-
-
-def _money(raw: str) -> float:
-    value = float(raw)
-    if not 0 <= value <= 1e12:
-        raise ValueError("a value between 0 and 1e12")
-    return value
-
-
-def _currency(raw: str) -> str:
-    if not re.fullmatch(r"[A-Z]{3}", raw):
-        raise ValueError("an ISO 4217 code in capitals, like USD")
-    return raw
-
-
-def _zone(raw: str) -> tzinfo:
-    try:
-        return ZoneInfo(raw)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {raw!r} (e.g. America/New_York)") from None
-
-
-def _non_negative_int(raw: str) -> int:
-    value = int(raw)
-    if value < 0:
-        raise ValueError("must be zero or more")
-    return value
-
-
-def _resource_name(raw: str) -> str:
-    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9._~+%-]{2,254}", raw):
-        raise ValueError("not a valid Pub/Sub resource name")
-    return raw
-
-
-def _dedup(raw: str) -> Dedup:
-    if raw == "firestore":
-        return "firestore"
-    if raw == "off":
-        return "off"
-    raise ValueError("expected firestore (the default) or off")
-
-
-def _database(raw: str) -> str:
-    if not _DATABASE.fullmatch(raw):
-        raise ValueError("not a Firestore database id: (default), or 4-63 of a-z, 0-9 and -")
-    return raw
-
-
-def _collection(raw: str) -> str:
-    # A collection id, not a path: a slash would make it a subcollection of some document.
-    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]{0,99}", raw):
-        raise ValueError("a collection id: a letter, then letters, digits, _ or -, at most 100")
-    return raw
-
-
-def _region(raw: str) -> str:
-    region = raw.upper()
-    if region not in phonenumbers.SUPPORTED_REGIONS:
-        raise ValueError("not a two-letter region phonenumbers knows (e.g. US, GB, UA)")
-    return region
-
-
-def _ua_property(raw: str) -> str:
-    if not _UA_PROPERTY.fullmatch(raw):
-        raise ValueError("expected a property id like UA-12345678-1")
-    return raw.upper()
-
-
-def _measurement_id(raw: str) -> str:
-    if not re.fullmatch(r"G-[A-Z0-9]{4,20}", raw):
-        raise ValueError("expected a measurement id like G-ABC123XYZ")
-    return raw
-
-
-def _ga4_secrets(raw: str) -> dict[str, str]:
-    try:
-        pairs = _pairs(raw)
-    except ValueError:
-        # _pairs quotes the bad item, which here would put an API secret in the cold-start log.
-        raise ValueError("expected G-XXXX=secret pairs separated by commas") from None
-    return {_measurement_id(stream): secret for stream, secret in pairs}
-
-
-def _ga4_event_name(raw: str) -> str:
-    # GA4's own naming rules, as its /debug/mp/collect applies them, so a bad name fails here.
-    problem = ga4_event_name_problem(raw)
-    if problem:
-        raise ValueError(f"not a GA4 event name: {problem}")
-    return raw
-
-
-def _ga4_lead_event_name(raw: str) -> str | None:
-    return None if raw.lower() == "off" else _ga4_event_name(raw)
-
-
-def _consent_default(raw: str) -> dict[str, Consent]:
-    consent: dict[str, Consent] = {}
-    for kind, value in _pairs(raw):
-        if kind not in CONSENT_TYPES:
-            raise ValueError(f"unknown consent type {kind!r} (known: {', '.join(CONSENT_TYPES)})")
-        if value.upper() == "GRANTED":
-            consent[kind] = "GRANTED"
-        elif value.upper() == "DENIED":
-            consent[kind] = "DENIED"
-        else:
-            raise ValueError(f"{kind}: expected GRANTED or DENIED")
-    return consent
-
-
-def _lead_statuses(raw: str) -> frozenset[str]:
-    if raw.lower() == "off":
-        return frozenset()
-    statuses = frozenset(item.strip().lower() for item in raw.split(",") if item.strip())
-    if not statuses or any(len(status) > 256 for status in statuses):
-        raise ValueError("comma-separated lead_status values of at most 256 characters, or off")
-    return statuses
-
-
-def _url(raw: str) -> str:
-    parts = urlsplit(raw)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError("expected an http(s) URL")
-    return raw
-
-
-def _source_timezones(raw: str) -> dict[str, ZoneInfo]:
-    zones = {}
-    for source, name in _pairs(raw):
-        try:
-            zones[source.lower()] = ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"{source}: unknown time zone {name!r} (e.g. Europe/Kyiv)") from None
-    return zones
-
-
-def _base_url(raw: str) -> str:
-    return _url(raw).rstrip("/")
-
-
-def _owox_url(raw: str) -> str:
-    # OWOX BI's hits carry the caller's phone: pointing them at Google would leak it.
-    host = (urlsplit(raw).hostname or "").lower()
-    if host.endswith(GOOGLE_HOSTS):
-        raise ValueError("points at a Google host, but OWOX BI hits carry phone numbers")
-    return _base_url(raw)
-
-
-def _text(limit: int) -> Callable[[str], str]:
-    def parse(raw: str) -> str:
-        if len(raw.encode()) > limit:
-            raise ValueError(f"longer than {limit} bytes")
-        return raw
-
-    return parse
-
-
-def _flag(raw: str) -> bool:
-    word = raw.lower()
-    if word in ("true", "1", "yes", "on"):
-        return True
-    if word in ("false", "0", "no", "off"):
-        return False
-    raise ValueError("expected true or false")
-
-
-def _positive_float(raw: str) -> float:
-    value = float(raw)
-    if not value > 0:
-        raise ValueError("must be a positive number")
-    return value
-
-
-def _positive_int(raw: str) -> int:
-    value = int(raw)
-    if value <= 0:
-        raise ValueError("must be a positive integer")
-    return value
-
-
-def _pairs(raw: str) -> list[tuple[str, str]]:
-    pairs = []
-    for item in raw.split(","):
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip() or not value.strip():
-            raise ValueError(f"expected key=value pairs separated by commas, got {item!r}")
-        pairs.append((key.strip(), value.strip()))
-    return pairs
-
-
-def _event_actions(raw: str) -> dict[CallStatus, str]:
-    actions = {}
-    for status, action in _pairs(raw):
-        try:
-            actions[CallStatus(status)] = action
-        except ValueError:
-            known = ", ".join(s.value for s in CallStatus)
-            raise ValueError(f"unknown status {status!r} (known: {known})") from None
-    return actions
-
-
-def _client_id_policies(raw: str) -> dict[str, MissingClientIdPolicy]:
-    policies: dict[str, MissingClientIdPolicy] = {}
-    for item in raw.split(","):
-        destination, _, policy = item.strip().rpartition("=")
-        if policy == "synthesize":
-            policies[destination.strip()] = "synthesize"
-        elif policy == "skip":
-            policies[destination.strip()] = "skip"
-        else:
-            raise ValueError(
-                f"expected synthesize or skip, optionally as destination=policy: {item!r}"
-            )
-    return policies
-
-
-def _label_template(raw: str) -> str:
-    names = {name for _, name, _, _ in string.Formatter().parse(raw) if name is not None}
-    unknown = names - LABEL_FIELDS
-    if unknown:
-        raise ValueError(f"label may use only {sorted(LABEL_FIELDS)}, not {sorted(unknown)}")
-    return raw
-
-
-def _custom_parameters(raw: str) -> dict[str, str]:
-    mapping = {}
-    for name, target in _pairs(raw):
-        if not _CUSTOM_TARGET.fullmatch(target):
-            raise ValueError(f"{name}: target must be cd1..cd200 or cm1..cm200, got {target!r}")
-        if name in CallEvent.model_fields and name not in LABEL_FIELDS:
-            raise ValueError(f"{name}: only `custom` fields and non-PII fields can be mapped")
-        mapping[name] = target
-    return mapping
+def variable_names() -> tuple[str, ...]:
+    """Every environment variable name (and prefix) the functions read, for isolating tests."""
+    return (*(v.name for v in VARIABLES), SECRET_PREFIX, *EMULATOR_VARIABLES)

@@ -7,36 +7,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from shared.settings import Settings
+from shared.settings import Settings, variable_names
 from tools.stack import Ports, Stack
 
-# Variables Settings reads, plus the emulator switch: a developer's shell must not leak in.
-_SETTINGS_PREFIXES = (
-    "WEBHOOK_SECRET_",
-    "GA4_",
-    "OWOX_",
-    "UA_",
-    "EVENT_",
-    "CUSTOM_",
-    "MISSING_",
-    "DEFAULT_PHONE",
-    "PUBSUB_",
-    "DEAD_LETTER",
-    "DATA_SOURCE",
-    "PUBLIC_BASE_URL",
-    "HTTP_",
-    "MAX_BODY",
-    "SOURCE_",
-    "TIMEZONE_",
-    "GOOGLE_CLOUD_PROJECT",
-    "PUBLISH_",
-    "FIRESTORE_",
-    "DEDUP",
-    "DELIVER",
-    "LEDGER_",
-    "SEND_SPAM",
-    "GOOGLE_ADS_",
-)
+# Variables Settings reads, plus the emulator switches: a developer's shell must not leak in.
+_SETTINGS_PREFIXES = variable_names()
 
 
 @pytest.fixture(autouse=True)

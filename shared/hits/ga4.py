@@ -7,7 +7,8 @@ from typing import Any
 
 from shared.events import CallEvent, CallStatus, Direction
 from shared.rules.limits import GA4_LONG_VALUES, GA4_MAX_VALUE
-from shared.settings import CONSENT_TYPES, Settings
+from shared.setting_parsers import CONSENT_TYPES
+from shared.settings import Settings
 
 # Call-event fields and the GA4 event parameters they feed. Traffic-source names follow GA4's
 # `campaign_details` event; page_location/page_referrer have GA4's longer value limits.

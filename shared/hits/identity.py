@@ -6,7 +6,7 @@ import hashlib
 
 from shared.errors import MissingClientId
 from shared.events import CallEvent
-from shared.settings import MissingClientIdPolicy
+from shared.setting_parsers import MissingClientIdPolicy
 
 
 def client_id_for(event: CallEvent, policy: MissingClientIdPolicy) -> str:
