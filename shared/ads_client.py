@@ -16,7 +16,6 @@ from typing import Any, Final
 
 import requests
 
-from shared.destinations import OutboundRequest, http_session
 from shared.errors import (
     ConversionRejected,
     ConversionTooRecent,
@@ -27,8 +26,11 @@ from shared.errors import (
 )
 from shared.events import CallEvent
 from shared.hits.ads import API_VERSION, build_click_conversion, upload_body
+from shared.hits.outbound import Destination, OutboundRequest
 from shared.logs import log_outcome
 from shared.pii import find_pii
+from shared.rules.limits import ADS_MAX_AGE
+from shared.sending import http_session
 from shared.settings import Settings
 
 DESTINATION: Final = "google_ads"
@@ -88,6 +90,9 @@ def build_ads_request(event: CallEvent, settings: Settings, now: datetime) -> Ou
         read_upload_answer(status, answer, settings, event.event_id)
 
     return OutboundRequest("POST", url, encoded, headers, read_answer)
+
+
+GOOGLE_ADS = Destination(DESTINATION, ADS_MAX_AGE, "google", build_ads_request)
 
 
 def _required(value: str | None, name: str) -> str:

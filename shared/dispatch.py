@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from shared.deliveries import Claim, delivery_ledger
-from shared.destinations import DESTINATIONS, prepare, send
+from shared.destinations import DESTINATIONS
 from shared.errors import (
     BadPayload,
     CallSkipped,
@@ -24,6 +24,7 @@ from shared.events import CallEvent, event_from_json
 from shared.logs import log_outcome
 from shared.publish import publish_dead_letter
 from shared.replies import Reply, error_reply
+from shared.sending import send
 from shared.settings import Settings
 
 ACKED = Reply(204)
@@ -70,8 +71,7 @@ def handle_push(
                 destination=destination_name,
             )
             return ACKED
-        prepare(destination, event, now)
-        status = send(destination.build(event, settings, now), settings)
+        status = send(destination.request(event, settings, now), settings)
     except CallSkipped as error:
         if claim:
             ledger.release(claim)

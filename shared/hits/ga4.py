@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
+from shared.errors import HitRejected, HitTooLarge
 from shared.events import CallEvent, CallStatus, Direction
-from shared.rules.limits import GA4_LONG_VALUES, GA4_MAX_VALUE
+from shared.hits.identity import client_id_for
+from shared.hits.outbound import Destination, OutboundRequest, guard_pii, json_headers
+from shared.rules.ga4 import validate_ga4_body
+from shared.rules.limits import (
+    GA4_BODY_LIMIT,
+    GA4_LONG_VALUES,
+    GA4_MAX_AGE,
+    GA4_MAX_VALUE,
+    OWOX_GA4_MAX_AGE,
+    VALUE_OUT_OF_BOUNDS,
+)
 from shared.setting_parsers import CONSENT_TYPES
 from shared.settings import Settings
 
@@ -145,3 +158,58 @@ def custom_event_params(event: CallEvent, settings: Settings) -> dict[str, Any]:
         if value is not None and value != "":
             params[name] = int(value) if isinstance(value, bool) else value
     return params
+
+
+def build_ga4_request(event: CallEvent, settings: Settings, now: datetime) -> OutboundRequest:
+    """Google's GA4 Measurement Protocol: the JSON body POSTed with the stream's id and secret.
+
+    Raises HitRejected when no measurement id or API secret is configured for the event.
+    """
+    measurement_id = event.measurement_id or settings.ga4_measurement_id
+    if not measurement_id:
+        raise HitRejected("no GA4 measurement id: set GA4_MEASUREMENT_ID or send measurement_id")
+    api_secret = settings.ga4_secret_for(measurement_id)
+    if not api_secret:
+        raise HitRejected("no API secret for this measurement id: set GA4_API_SECRET(S)")
+    body = _checked_ga4_body(GA4, event, settings, now)
+    query = urlencode({"measurement_id": measurement_id, "api_secret": api_secret})
+    url = f"{settings.ga4_collect_url}?{query}"
+    return OutboundRequest("POST", url, body, json_headers(settings))
+
+
+def build_owox_ga4_request(event: CallEvent, settings: Settings, now: datetime) -> OutboundRequest:
+    """OWOX BI's GA4 access point: the same JSON body POSTed to the streaming URL.
+
+    Raises HitRejected when OWOX_GA4_URL is not set.
+    """
+    if not settings.owox_ga4_url:
+        raise HitRejected("no OWOX BI GA4 streaming URL: set OWOX_GA4_URL")
+    body = _checked_ga4_body(OWOX_GA4, event, settings, now)
+    return OutboundRequest("POST", settings.owox_ga4_url, body, json_headers(settings))
+
+
+GA4 = Destination("ga4", GA4_MAX_AGE, "google", build_ga4_request)
+# The age limit is the one difference from `ga4` besides the phone (OWOX_GA4_MAX_AGE).
+OWOX_GA4 = Destination("owox_ga4", OWOX_GA4_MAX_AGE, "owox", build_owox_ga4_request)
+
+
+def _checked_ga4_body(
+    destination: Destination, event: CallEvent, settings: Settings, now: datetime
+) -> bytes:
+    client_id = client_id_for(event, settings.client_id_policy(destination.name))
+    body = build_ga4_body(event, settings, client_id, now)
+    # The seed's rule: Google's body must prove no phone hides in it; OWOX BI's is that same
+    # body plus the caller's phone, so the two differ by `tel` alone.
+    if destination.target == "google":
+        guard_pii(body, event.phones)
+    else:
+        body = owox_ga4_body(body, event.caller)
+    body = fit_ga4_body(body)
+    encoded = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    # GA4 takes events back-dated by 72 hours; OWOX BI's access point keeps older ones too.
+    problems = validate_ga4_body(encoded, now, max_age=destination.max_age)
+    if any(m.validation_code == VALUE_OUT_OF_BOUNDS and not m.field_path for m in problems):
+        raise HitTooLarge(f"body over {GA4_BODY_LIMIT} bytes")
+    if problems:
+        raise HitRejected("; ".join(f"{m.validation_code} {m.field_path}" for m in problems))
+    return encoded

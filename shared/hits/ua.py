@@ -10,8 +10,24 @@ import string
 from datetime import datetime
 from urllib.parse import quote, urlencode
 
-from shared.errors import HitRejected
+from shared.errors import HitRejected, HitTooLarge
 from shared.events import CallEvent
+from shared.hits.identity import client_id_for
+from shared.hits.outbound import (
+    Destination,
+    OutboundRequest,
+    form_headers,
+    guard_pii,
+    plain_headers,
+)
+from shared.rules.limits import (
+    OWOX_MAX_AGE,
+    PAYLOAD_TOO_LARGE,
+    UA_GET_LIMIT_GOOGLE,
+    UA_MAX_AGE,
+    Target,
+)
+from shared.rules.ua import ParserMessage, ua_payload_limit, ua_size_messages, validate_ua_hit
 from shared.settings import Settings
 
 Hit = dict[str, str]
@@ -121,3 +137,54 @@ def _text(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+# Google's documented GET limit, which common HTTP front ends accept too.
+MAX_GET_URL_BYTES = UA_GET_LIMIT_GOOGLE
+
+
+def build_owox_request(event: CallEvent, settings: Settings, now: datetime) -> OutboundRequest:
+    """OWOX BI's UA access point: `GET {OWOX_ENDPOINT}/{property}?{base hit}&tel=…` (the seed).
+
+    A hit too long for a URL is POSTed to the same path instead, as OWOX BI also accepts.
+    """
+    base = build_ua_hit(
+        event, settings, client_id_for(event, settings.client_id_policy("owox")), now
+    )
+    hit = owox_hit(base, event.caller)
+    query = _checked_payload(hit, OWOX.target, event.phones)
+    url = f"{settings.owox_endpoint}/{hit['tid']}"
+    if len(url) + 1 + len(query) <= MAX_GET_URL_BYTES:
+        return OutboundRequest("GET", f"{url}?{query}", None, plain_headers(settings))
+    # OWOX BI takes hits up to 16 KB, but few front ends take URLs that long: POST the rest.
+    return OutboundRequest("POST", url, query.encode(), form_headers(settings))
+
+
+def build_ua_request(event: CallEvent, settings: Settings, now: datetime) -> OutboundRequest:
+    """Google's UA collect endpoint: the base hit as a form-encoded POST body."""
+    hit = build_ua_hit(event, settings, client_id_for(event, settings.client_id_policy("ua")), now)
+    body = _checked_payload(hit, UA.target, event.phones).encode()
+    return OutboundRequest("POST", settings.ua_collect_url, body, form_headers(settings))
+
+
+OWOX = Destination("owox", OWOX_MAX_AGE, "owox", build_owox_request)
+UA = Destination("ua", UA_MAX_AGE, "google", build_ua_request)
+
+
+def _checked_payload(hit: Hit, target: Target, phones: tuple[str, ...]) -> str:
+    if target == "google":
+        guard_pii(hit, phones)
+    payload = encode_hit(hit)
+    # The hit's rules once, on the dict; the size on the bytes that will be sent.
+    messages = validate_ua_hit(hit, target) + ua_size_messages(len(payload.encode()), target)
+    errors = [m for m in messages if m.message_type == "ERROR"]
+    if any(m.message_code == PAYLOAD_TOO_LARGE for m in errors):
+        raise HitTooLarge(f"payload over {ua_payload_limit(target)} bytes")
+    if errors:
+        raise HitRejected(_describe(errors))
+    return payload
+
+
+def _describe(messages: list[ParserMessage]) -> str:
+    # Codes and parameter names only: a value could be a phone number.
+    return "; ".join(f"{m.message_code} {m.parameter or 'hit'}" for m in messages)

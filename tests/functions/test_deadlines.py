@@ -11,8 +11,9 @@ from concurrent.futures import Future
 import pytest
 
 from shared import publish
-from shared.destinations import OutboundRequest, send
 from shared.errors import DestinationUnavailable, PublishFailed
+from shared.hits.outbound import OutboundRequest
+from shared.sending import send
 from shared.settings import Settings
 
 TIMEOUT_S = 0.6

@@ -8,8 +8,9 @@ from urllib.parse import urlsplit
 import pytest
 from flask.testing import FlaskClient
 
-from shared.destinations import build_ga4_request, build_owox_request, build_ua_request
 from shared.events import CallEvent, parse_event
+from shared.hits.ga4 import build_ga4_request
+from shared.hits.ua import build_owox_request, build_ua_request
 from shared.settings import Settings
 from tools.collector import create_app
 from tools.send_call import sample_call

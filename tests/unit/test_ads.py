@@ -315,10 +315,10 @@ def test_pii_guard_refuses_other_hashed_identifiers_even_on_google_ads() -> None
 
 
 def test_calls_older_than_the_click_window_are_too_old_for_google_ads() -> None:
-    from shared.destinations import DESTINATIONS, prepare
+    from shared.destinations import DESTINATIONS
     from shared.errors import TooOld
 
     started = datetime(2026, 11, 30, 14, 5, 9, tzinfo=UTC)
-    prepare(DESTINATIONS["google_ads"], call(), started + timedelta(days=90))
+    DESTINATIONS["google_ads"].check_age(call(), started + timedelta(days=90))
     with pytest.raises(TooOld, match="90 days"):
-        prepare(DESTINATIONS["google_ads"], call(), started + timedelta(days=90, seconds=1))
+        DESTINATIONS["google_ads"].check_age(call(), started + timedelta(days=90, seconds=1))

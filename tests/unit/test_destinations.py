@@ -9,17 +9,11 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from shared.destinations import (
-    DESTINATIONS,
-    MAX_GET_URL_BYTES,
-    build_ga4_request,
-    build_owox_ga4_request,
-    build_owox_request,
-    build_ua_request,
-    prepare,
-)
+from shared.destinations import DESTINATIONS
 from shared.errors import HitRejected, HitTooLarge, TooOld
 from shared.events import CallEvent, parse_event
+from shared.hits.ga4 import build_ga4_request, build_owox_ga4_request
+from shared.hits.ua import MAX_GET_URL_BYTES, build_owox_request, build_ua_request
 from shared.settings import Settings
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -149,8 +143,8 @@ def test_owox_ga4_keeps_a_call_too_old_for_google() -> None:
 
     assert body["timestamp_micros"] == int((NOW - timedelta(days=5)).timestamp()) * 1_000_000
     with pytest.raises(TooOld):
-        prepare(DESTINATIONS["ga4"], five_days, NOW)
-    prepare(DESTINATIONS["owox_ga4"], five_days, NOW)
+        DESTINATIONS["ga4"].check_age(five_days, NOW)
+    DESTINATIONS["owox_ga4"].check_age(five_days, NOW)
 
 
 def test_owox_ga4_without_a_streaming_url_is_rejected() -> None:
@@ -178,6 +172,6 @@ def test_each_destination_refuses_calls_older_than_its_limit(
 
     if too_old:
         with pytest.raises(TooOld):
-            prepare(DESTINATIONS[destination], old, NOW)
+            DESTINATIONS[destination].check_age(old, NOW)
     else:
-        prepare(DESTINATIONS[destination], old, NOW)
+        DESTINATIONS[destination].check_age(old, NOW)

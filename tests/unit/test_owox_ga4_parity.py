@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 
-from shared.destinations import DESTINATIONS, build_ga4_request, build_owox_ga4_request
+from shared.destinations import DESTINATIONS
 from shared.errors import ConfigError
 from shared.events import CallEvent, parse_event
+from shared.hits.ga4 import build_ga4_request, build_owox_ga4_request
 from shared.settings import Settings
 from tools.vendor_samples import VENDORS, expected_event
 

@@ -9,14 +9,11 @@ import pytest
 from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
-from shared.destinations import (
-    OutboundRequest,
-    build_ga4_request,
-    build_owox_request,
-    build_ua_request,
-)
 from shared.errors import BadPayload, PiiBlocked
 from shared.events import CallEvent, parse_event
+from shared.hits.ga4 import build_ga4_request
+from shared.hits.outbound import OutboundRequest
+from shared.hits.ua import build_owox_request, build_ua_request
 from shared.settings import Settings
 from tests.unit.test_pii import ENCODINGS, written_phones
 

@@ -1,0 +1,144 @@
+"""Sending a built request: the process-wide HTTP session, one deadline per send, the answer
+classified.
+
+Every destination's request goes through `send`; building it is the destination's job
+(shared/hits/outbound.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import socket
+import threading
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ConnectTimeoutError
+from urllib3.util.retry import Retry
+
+from shared.errors import DestinationRejected, DestinationUnavailable
+from shared.hits.outbound import OutboundRequest
+from shared.settings import Settings
+
+if TYPE_CHECKING:
+    from urllib3._base_connection import BaseHTTPConnection
+
+
+class _Deadline:
+    """The connections one send uses, cut off together when its deadline passes.
+
+    requests' `timeout` bounds each socket operation, so an answer dripped a byte at a time
+    never times out: at the deadline a timer shuts the sockets down, which ends the blocked
+    read at once. A connect under way then ends at its own timeout, and no retry starts.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._connections: list[BaseHTTPConnection] = []
+        self.expired = False
+
+    def watch(self, connection: BaseHTTPConnection) -> None:
+        with self._lock:
+            if self.expired:
+                raise ConnectTimeoutError(connection, "send deadline passed")
+            self._connections.append(connection)
+
+    def expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            sockets = [getattr(c, "sock", None) for c in self._connections]
+        for sock in sockets:
+            if isinstance(sock, socket.socket):
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+
+_current = threading.local()
+
+
+@contextlib.contextmanager
+def _deadline(seconds: float) -> Iterator[_Deadline]:
+    deadline = _Deadline()
+    timer = threading.Timer(seconds, deadline.expire)
+    timer.daemon = True
+    _current.deadline = deadline
+    timer.start()
+    try:
+        yield deadline
+    finally:
+        timer.cancel()
+        _current.deadline = None
+
+
+class _WatchedPool(HTTPConnectionPool):
+    def _get_conn(self, timeout: float | None = None) -> BaseHTTPConnection:
+        connection = super()._get_conn(timeout)
+        deadline: _Deadline | None = getattr(_current, "deadline", None)
+        if deadline is not None:
+            deadline.watch(connection)
+        return connection
+
+
+class _WatchedHTTPSPool(_WatchedPool, HTTPSConnectionPool):
+    pass
+
+
+class _DeadlineAdapter(HTTPAdapter):
+    """An adapter whose pools hand every connection they lend to the current send's deadline."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _WatchedPool,
+            "https": _WatchedHTTPSPool,
+        }
+
+
+@functools.cache
+def http_session() -> requests.Session:
+    """The process-wide HTTP session with a connection pool, made on first use."""
+    session = requests.Session()
+    # Retry connection failures only: a hit is not idempotent, so a sent one is never re-sent.
+    retry = Retry(total=2, connect=2, read=0, status=0, other=0, backoff_factor=0.2)
+    adapter = _DeadlineAdapter(max_retries=retry, pool_connections=4, pool_maxsize=32)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
+
+
+def send(request: OutboundRequest, settings: Settings) -> int:
+    """Send and classify the answer within HTTP_TIMEOUT_SECONDS in all: returns the 2xx status.
+
+    Raises DestinationUnavailable (deadline passed, connection error, 408, 429, 5xx) or
+    DestinationRejected (any other status).
+    """
+    timeout_s = settings.http_timeout_s
+    with _deadline(timeout_s) as deadline:
+        try:
+            response = http_session().request(
+                request.method,
+                request.url,
+                data=request.body,
+                headers=dict(request.headers),
+                timeout=timeout_s,
+                allow_redirects=False,
+            )
+        except requests.RequestException as error:
+            # A body cut off mid-read is a ChunkedEncodingError, not a Timeout: all are transient.
+            what = f"no answer within {timeout_s:g} s" if deadline.expired else type(error).__name__
+            raise DestinationUnavailable(f"{what} from destination") from None
+    status = response.status_code
+    # requests has read the body already (no stream=True), within the deadline.
+    answer = response.content if request.read_answer is not None else b""
+    response.close()
+    if request.read_answer is not None:
+        request.read_answer(status, answer)
+    if 200 <= status < 300:
+        return status
+    if status in (408, 429) or status >= 500:
+        raise DestinationUnavailable(f"destination answered HTTP {status}")
+    raise DestinationRejected(f"destination answered HTTP {status}")
