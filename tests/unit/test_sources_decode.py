@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from shared.errors import BadPayload
 from shared.sources import decode, fields
@@ -50,6 +55,68 @@ def test_json_non_finite_constants_are_refused(constant: bytes) -> None:
 def test_json_string_with_a_lone_surrogate_is_refused() -> None:
     with pytest.raises(BadPayload, match="Unicode"):
         decode.json_value(b'{"caller": "\\ud800"}')
+
+
+def test_text_with_a_raw_lone_surrogate_is_refused() -> None:
+    # A str (not bytes) never went through the strict UTF-8 decoder, so it may hold one raw.
+    with pytest.raises(BadPayload, match="Unicode"):
+        decode.json_value('{"caller": "\ud800"}')
+
+
+def test_escaped_backslash_before_u_d800_is_plain_text_and_accepted() -> None:
+    assert decode.json_value(b'{"note": "\\\\ud800"}') == {"note": "\\ud800"}
+
+
+def test_surrogate_pair_escape_is_one_character_and_accepted() -> None:
+    assert decode.json_value(b'{"note": "\\ud83d\\ude00"}') == {"note": "\U0001f600"}
+
+
+def test_depth_and_width_at_the_limits_in_one_document_are_accepted() -> None:
+    nested = "[" * (decode.MAX_JSON_DEPTH - 1) + "]" * (decode.MAX_JSON_DEPTH - 1)
+    body = "[" + ",".join(["0"] * (decode.MAX_ITEMS - 1) + [nested]) + "]"
+
+    value = decode.json_value(body.encode())
+
+    assert len(value) == decode.MAX_ITEMS
+
+
+# Strings with lone surrogates too: escaped by json.dumps, or raw when not ASCII-only.
+# (st.text leaves surrogates out, so strings are joined from characters.)
+_TEXT = st.lists(
+    st.characters() | st.sampled_from(["\ud800", "\udfff", ",", "[", "{"]), max_size=4
+).map("".join)
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | _TEXT,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(_TEXT, children, max_size=4),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(value=_JSON, ascii_only=st.booleans())
+def test_the_text_screen_never_passes_a_value_the_full_walk_refuses(
+    value: Any, ascii_only: bool
+) -> None:
+    text = json.dumps(value, ensure_ascii=ascii_only)
+    with pytest.MonkeyPatch.context() as patch:
+        # Limits small enough for generated documents to cross them; the screen reads them too.
+        patch.setattr(decode, "MAX_JSON_DEPTH", 3)
+        patch.setattr(decode, "MAX_ITEMS", 3)
+        walk_accepts = _accepted(lambda: decode._check_shape(json.loads(text), "body"))
+
+        assert _accepted(lambda: decode.json_value(text)) == walk_accepts
+        if _accepted(lambda: text.encode("utf-8")):
+            assert _accepted(lambda: decode.json_value(text.encode("utf-8"))) == walk_accepts
+            if decode.within_limits_by_text(text, from_utf8=True):
+                assert walk_accepts
+
+
+def _accepted(work: Callable[[], object]) -> bool:
+    try:
+        work()
+    except (BadPayload, UnicodeEncodeError):
+        return False
+    return True
 
 
 def test_body_in_utf16_is_refused_even_though_json_could_read_it() -> None:
