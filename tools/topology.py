@@ -9,12 +9,20 @@ from collections.abc import Mapping
 from google.api_core import exceptions as api_exceptions
 from google.cloud import pubsub_v1
 
-# As terraform/'s max_delivery_attempts default (tests/terraform checks they agree). Locally the
-# backoff is short, so 40 attempts still end within minutes; and the emulator, with several push
-# subscriptions on one topic, dropped messages answered 503 a few times when attempts were low
-# (5), while with 15 every one arrived.
+# As terraform/'s max_delivery_attempts default (tests/terraform checks they agree).
 MAX_DELIVERY_ATTEMPTS = 40
 ACK_DEADLINE_S = 30
+# Terraform's exponential retry policy, (minimum, maximum) backoff in seconds, shortened.
+# Not the local default: the Pub/Sub emulator (pubsub-emulator 0.8.20, gcloud 528) loses push
+# messages refused twice when a subscription has a retry policy. Its MessageBacklog files a
+# message refused again under its backoff time; when two messages fall due in the same
+# millisecond (common when several are refused at once), one of them is filed again on the
+# next pull, its second firing meets a NullPointerException, and that kills the subscription's
+# redelivery timer: from then on every message refused twice stays unacked, never pushed and
+# never dead-lettered, whatever max_delivery_attempts is. Without a retry policy the emulator
+# pushes a refused message again after its fixed 1 s and counts the attempts, so dead-lettering
+# works. tools/emulator_drops.py shows both (docs/development.md, "The emulator's drops").
+TERRAFORM_LIKE_BACKOFF_S = (1, 10)
 
 
 def dead_letter_subscription(dead_letter_topic: str) -> str:
@@ -35,9 +43,11 @@ def create_topology(
     dead_letter_topic: str,
     push_endpoints: Mapping[str, str],
     max_delivery_attempts: int = MAX_DELIVERY_ATTEMPTS,
+    retry_backoff_s: tuple[int, int] | None = None,
 ) -> None:
     """Create the topic, the dead-letter topic with its pull subscription, and one push
-    subscription per destination with a retry policy and a dead-letter policy."""
+    subscription per destination with a dead-letter policy; with `retry_backoff_s`, also an
+    exponential retry policy (the emulator then loses messages: see TERRAFORM_LIKE_BACKOFF_S)."""
     os.environ["PUBSUB_EMULATOR_HOST"] = emulator_host
     publisher = pubsub_v1.PublisherClient()
     subscriber = pubsub_v1.SubscriberClient()
@@ -55,23 +65,23 @@ def create_topology(
             )
         for destination, endpoint in push_endpoints.items():
             name = subscriber.subscription_path(project, push_subscription(topic, destination))
+            request: dict[str, object] = {
+                "name": name,
+                "topic": topic_path,
+                "ack_deadline_seconds": ACK_DEADLINE_S,
+                "push_config": {"push_endpoint": endpoint},
+                "dead_letter_policy": {
+                    "dead_letter_topic": dead_letter_path,
+                    "max_delivery_attempts": max_delivery_attempts,
+                },
+            }
+            if retry_backoff_s is not None:
+                request["retry_policy"] = {
+                    "minimum_backoff": {"seconds": retry_backoff_s[0]},
+                    "maximum_backoff": {"seconds": retry_backoff_s[1]},
+                }
             with already:
-                subscriber.create_subscription(
-                    request={
-                        "name": name,
-                        "topic": topic_path,
-                        "ack_deadline_seconds": ACK_DEADLINE_S,
-                        "push_config": {"push_endpoint": endpoint},
-                        "retry_policy": {
-                            "minimum_backoff": {"seconds": 1},
-                            "maximum_backoff": {"seconds": 10},
-                        },
-                        "dead_letter_policy": {
-                            "dead_letter_topic": dead_letter_path,
-                            "max_delivery_attempts": max_delivery_attempts,
-                        },
-                    }
-                )
+                subscriber.create_subscription(request=request)
     finally:
         subscriber.close()
         publisher.transport.close()
