@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
@@ -159,7 +160,7 @@ def _read(
     body = request.stream.read(limit + 1)
     if len(body) > limit:
         raise PayloadTooLarge(f"body over {limit} bytes")
-    headers = {key.lower(): value for key, value in request.headers.items()}
+    headers = lower_case_headers(request.environ)
     subpath = _raw_subpath(request, name)
     webhook = WebhookRequest(
         method=request.method,
@@ -177,6 +178,26 @@ def _read(
         accepted = ", ".join(sorted(source.CONTENT_TYPES))
         raise UnsupportedMediaType(f"content type must be one of: {accepted}")
     return webhook
+
+
+def lower_case_headers(environ: Mapping[str, object]) -> dict[str, str]:
+    """The request's headers by lower-case name, read from the WSGI environ as werkzeug's
+    `request.headers` reads them (HTTP_* keys, and CONTENT_TYPE/CONTENT_LENGTH when set),
+    without building its case-preserving view first: that view cost a tenth of ingest's time.
+    """
+    headers = {}
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            if key not in _BODY_HEADER_KEYS_AS_HTTP:
+                headers[key[5:].replace("_", "-").lower()] = str(value)
+        elif key in _BODY_HEADER_KEYS and value:
+            headers[_BODY_HEADER_KEYS[key]] = str(value)
+    return headers
+
+
+_BODY_HEADER_KEYS = {"CONTENT_TYPE": "content-type", "CONTENT_LENGTH": "content-length"}
+# A client's own "Content-Type" arrives as CONTENT_TYPE; werkzeug ignores these spellings.
+_BODY_HEADER_KEYS_AS_HTTP = frozenset({"HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"})
 
 
 def _raw_subpath(request: Request, name: str) -> str:
@@ -200,8 +221,13 @@ def public_url(request: Request, name: str, subpath: str, settings: Settings) ->
         return settings.public_base_url + suffix
     scheme = request.headers.get("X-Forwarded-Proto", request.scheme).split(",")[0].strip()
     host = request.headers.get("X-Forwarded-Host", request.host).split(",")[0].strip()
+    return f"{scheme}://{host}{suffix}" if _valid_host(host) else suffix
+
+
+# The same few hosts call every time; a bounded cache, since a header can carry any text.
+@functools.lru_cache(maxsize=256)
+def _valid_host(host: str) -> bool:
     try:
-        valid_host = urlsplit(f"//{host}").hostname is not None
+        return urlsplit(f"//{host}").hostname is not None
     except ValueError:  # a forwarded host header can carry any text
-        valid_host = False
-    return f"{scheme}://{host}{suffix}" if valid_host else suffix
+        return False

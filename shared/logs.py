@@ -41,16 +41,27 @@ def log_outcome(
     by accident: callers pass identifiers and reasons, never payloads.
     """
     fields: dict[str, object] = {"severity": severity, "message": message, "outcome": outcome}
-    optional = {
-        "event_id": event_id,
-        "source": source,
-        "destination": destination,
-        "reason": reason,
-        "detail": detail,
-        "latency_ms": None if latency_ms is None else round(latency_ms, 1),
-        "count": count,
-    }
-    fields.update({key: value for key, value in optional.items() if value is not None})
-    # One write per line keeps lines whole when several request threads log at once.
-    sys.stdout.write(json.dumps(fields, ensure_ascii=False) + "\n")
+    # Only what is set: Cloud Logging shows an absent field and a null one alike.
+    if event_id is not None:
+        fields["event_id"] = event_id
+    if source is not None:
+        fields["source"] = source
+    if destination is not None:
+        fields["destination"] = destination
+    if reason is not None:
+        fields["reason"] = reason
+    if detail is not None:
+        fields["detail"] = detail
+    if latency_ms is not None:
+        fields["latency_ms"] = round(latency_ms, 1)
+    if count is not None:
+        fields["count"] = count
+    line = _ENCODER.encode(fields) + "\n"
+    # One write per line keeps lines whole when several request threads log at once; the
+    # flush hands it on now, as Cloud Run collects only what reached the stream.
+    sys.stdout.write(line)
     sys.stdout.flush()
+
+
+# Made once: json.dumps with any non-default option builds a new encoder on every call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False)
