@@ -41,6 +41,8 @@ check-tools:
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python -m tools.export_schema --check
+	$(BIN)/python -m tools.config_docs --check
 
 types: $(STAMP)
 	$(BIN)/mypy

@@ -1,20 +1,31 @@
-"""The OpenAPI document of `ingest`, built from the registered sources and the call event model."""
+"""The OpenAPI document of `ingest`, built from the registered sources and the call event model.
+
+Nothing vendor-specific is typed here: each source declares its methods, content types and the
+headers and query parameters its credentials ride in; the call event's schema is
+`call_event_json_schema`'s, so docs/openapi.json and docs/call-event.schema.json agree.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from shared.events import CallEvent
-from shared.sources import SOURCES
+from shared.events import call_event_json_schema
+from shared.sources import SOURCES, generic, ringcentral
 
 _JSON = "application/json"
+_FORM = "application/x-www-form-urlencoded"
+# How a request body of each media type a source declares is described.
+_BODY_SCHEMAS: dict[str, dict[str, Any]] = {
+    _JSON: {},
+    _FORM: {"type": "object", "additionalProperties": {"type": "string"}},
+}
+_TEXT_BODY: dict[str, Any] = {"type": "string"}
+_EVENT_REF = {"$ref": "#/components/schemas/CallEvent"}
 
 
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI 3.1 description served at `GET /openapi.json` and kept in docs/openapi.json."""
-    event_schema = CallEvent.model_json_schema(
-        mode="validation", ref_template="#/components/schemas/{model}"
-    )
+    event_schema = _component_refs(call_event_json_schema())
     schemas: dict[str, Any] = event_schema.pop("$defs", {})
     schemas["CallEvent"] = event_schema
     schemas["Accepted"] = {
@@ -36,6 +47,7 @@ def openapi_document() -> dict[str, Any]:
         },
     }
     webhook_paths = {
+        f"/{generic.NAME}": {"post": _generic_operation()},
         "/{source}": _webhook_operations(with_event=False),
         "/{source}/{event}": _webhook_operations(with_event=True),
     }
@@ -59,9 +71,64 @@ def openapi_document() -> dict[str, Any]:
 
 
 def _source_lines() -> list[str]:
+    lines = []
+    for name, module in sorted(SOURCES.items()):
+        where = [*module.AUTH_HEADERS, *(f"?{param}" for param in module.AUTH_QUERY)]
+        credentials = f"; {', '.join(where)}" if where else ""
+        methods = "/".join(sorted(module.METHODS))
+        content_types = ", ".join(sorted(module.CONTENT_TYPES))
+        lines.append(f"`{name}` ({methods}; {content_types}{credentials})")
+    return lines
+
+
+def _component_refs(schema: Any) -> Any:
+    """The schema with its `#/$defs/…` references pointed at OpenAPI's components."""
+    if isinstance(schema, dict):
+        return {
+            key: (
+                value.replace("#/$defs/", "#/components/schemas/")
+                if key == "$ref" and isinstance(value, str)
+                else _component_refs(value)
+            )
+            for key, value in schema.items()
+        }
+    if isinstance(schema, list):
+        return [_component_refs(item) for item in schema]
+    return schema
+
+
+def _generic_operation() -> dict[str, Any]:
+    """`POST /generic`: the call event itself, one or an array of them, signed."""
+    events = {"type": "array", "items": _EVENT_REF, "minItems": 1, "maxItems": generic.MAX_EVENTS}
+    return {
+        "summary": "Receive call events in this service's own format (Standard Webhooks signed)",
+        "parameters": [_header(name, required=True) for name in generic.AUTH_HEADERS],
+        "requestBody": {
+            "required": True,
+            "content": {_JSON: {"schema": {"oneOf": [_EVENT_REF, events]}}},
+        },
+        "responses": _responses(),
+    }
+
+
+def _header(name: str, *, required: bool = False) -> dict[str, Any]:
+    return {"name": name, "in": "header", "required": required, "schema": {"type": "string"}}
+
+
+def _auth_query_parameters() -> list[dict[str, Any]]:
+    users: dict[str, list[str]] = {}
+    for name, module in sorted(SOURCES.items()):
+        for param in module.AUTH_QUERY:
+            users.setdefault(param, []).append(name)
     return [
-        f"`{name}` ({'/'.join(sorted(module.METHODS))}; {', '.join(sorted(module.CONTENT_TYPES))})"
-        for name, module in sorted(SOURCES.items())
+        {
+            "name": param,
+            "in": "query",
+            "required": False,
+            "description": "Read by " + ", ".join(f"`{name}`" for name in names) + ".",
+            "schema": {"type": "string"},
+        }
+        for param, names in sorted(users.items())
     ]
 
 
@@ -92,44 +159,21 @@ def _webhook_operations(*, with_event: bool) -> dict[str, Any]:
                 "schema": {"type": "string"},
             }
         )
-    parameters += [
-        {
-            "name": "token",
-            "in": "query",
-            "required": False,
-            "description": "Shared token of sources that sign nothing (Ringostat, UIS, Calltouch).",
-            "schema": {"type": "string"},
-        },
-        *(
-            {"name": header, "in": "header", "required": False, "schema": {"type": "string"}}
-            for header in (
-                "webhook-id",
-                "webhook-timestamp",
-                "webhook-signature",
-                "Signature",
-                "X-Twilio-Signature",
-                "Verification-Token",
-                "Validation-Token",
-            )
-        ),
-    ]
+    headers = sorted({header for module in SOURCES.values() for header in module.AUTH_HEADERS})
+    parameters += [*_auth_query_parameters(), *(_header(name) for name in headers)]
+    content_types = sorted({ct for module in SOURCES.values() for ct in module.CONTENT_TYPES})
     post = {
         "summary": "Receive one vendor webhook",
         "parameters": parameters,
         "requestBody": {
             "required": False,
-            "content": {
-                _JSON: {"schema": {}},
-                "application/x-www-form-urlencoded": {
-                    "schema": {"type": "object", "additionalProperties": {"type": "string"}}
-                },
-                "text/plain": {"schema": {"type": "string"}},
-            },
+            "content": {ct: {"schema": _BODY_SCHEMAS.get(ct, _TEXT_BODY)} for ct in content_types},
         },
         "responses": _responses(),
     }
+    get_sources = ", ".join(sorted(name for name, m in SOURCES.items() if "GET" in m.METHODS))
     get = {
-        "summary": "Receive one vendor webhook sent as GET (Twilio, Ringostat, UIS, Calltouch)",
+        "summary": f"Receive one vendor webhook sent as GET ({get_sources})",
         "parameters": parameters,
         "responses": _responses(),
     }
@@ -151,7 +195,7 @@ def _responses() -> dict[str, Any]:
         "200": {
             "description": "Accepted, for vendors that count only 200 (Ringostat) and the "
             "RingCentral handshake, which echoes Validation-Token.",
-            "headers": {"Validation-Token": {"schema": {"type": "string"}}},
+            "headers": {ringcentral.VALIDATION_HEADER: {"schema": {"type": "string"}}},
             "content": accepted,
         },
         "202": {"description": "Published (or acknowledged with a note).", "content": accepted},
@@ -164,11 +208,3 @@ def _responses() -> dict[str, Any]:
     }
     responses["405"]["headers"] = {"Allow": {"schema": {"type": "string"}}}
     return responses
-
-
-if __name__ == "__main__":
-    # `python -m shared.openapi > docs/openapi.json` refreshes the committed copy.
-    import json
-    import sys
-
-    sys.stdout.write(json.dumps(openapi_document(), indent=2, sort_keys=True) + "\n")

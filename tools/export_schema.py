@@ -1,15 +1,24 @@
-"""Write the call event's JSON Schema to docs/ (`python -m tools.export_schema`)."""
+"""Write docs/call-event.schema.json and docs/openapi.json from the code
+(`python -m tools.export_schema`; `--check` fails when either committed file is stale).
+
+Both come from the call event model (shared/events.py) and the sources' own declarations
+(shared/sources/): nothing in them is typed by hand. `make test` runs the check.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from shared.events import call_event_json_schema
+from shared.openapi import openapi_document
 
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "docs" / "call-event.schema.json"
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+SCHEMA_PATH = DOCS / "call-event.schema.json"
+OPENAPI_PATH = DOCS / "openapi.json"
 
 
 def schema_text() -> str:
@@ -17,23 +26,37 @@ def schema_text() -> str:
     return json.dumps(call_event_json_schema(), indent=2, ensure_ascii=False) + "\n"
 
 
-def main() -> int:
-    """Write the schema (or, with --check, fail when the committed file is stale)."""
+def openapi_text() -> str:
+    """The OpenAPI document as committed: indented, keys sorted, a final newline."""
+    return json.dumps(openapi_document(), indent=2, sort_keys=True) + "\n"
+
+
+EXPORTS: dict[str, Callable[[], str]] = {
+    SCHEMA_PATH.name: schema_text,
+    OPENAPI_PATH.name: openapi_text,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Write both files (or, with --check, exit 1 naming each stale one)."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--check", action="store_true", help="exit 1 if the file is out of date")
-    args = parser.parse_args()
-    text = schema_text()
-    if args.check:
-        current = SCHEMA_PATH.read_text() if SCHEMA_PATH.exists() else ""
-        if current != text:
-            print(
-                f"{SCHEMA_PATH.name} is stale: run python -m tools.export_schema", file=sys.stderr
-            )
-            return 1
-        return 0
-    SCHEMA_PATH.parent.mkdir(parents=True, exist_ok=True)
-    SCHEMA_PATH.write_text(text)
-    print(f"wrote {SCHEMA_PATH.relative_to(SCHEMA_PATH.parent.parent)}")
+    parser.add_argument("--check", action="store_true", help="exit 1 if a file is out of date")
+    parser.add_argument("--docs", type=Path, default=DOCS, help="the folder holding the files")
+    args = parser.parse_args(argv)
+    stale = []
+    for name, render in EXPORTS.items():
+        path: Path = args.docs / name
+        text = render()
+        if args.check:
+            if not path.exists() or path.read_text() != text:
+                stale.append(name)
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        print(f"wrote docs/{name}")
+    if stale:
+        print(f"stale: {', '.join(stale)}; run python -m tools.export_schema", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -15,6 +15,9 @@ from shared.sources.base import POST_ONLY, Parsed, WebhookRequest, constant_time
 NAME = "aircall"
 METHODS = POST_ONLY
 CONTENT_TYPES = frozenset({"application/json"})
+# The webhook token rides in the JSON body (`token`), not in a header or the query.
+AUTH_HEADERS: tuple[str, ...] = ()
+AUTH_QUERY: tuple[str, ...] = ()
 # call.ended comes ~30 s after call.hungup, with the final duration: the one outcome we send.
 OUTCOME_EVENT = "call.ended"
 

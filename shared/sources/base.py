@@ -39,9 +39,10 @@ class WebhookRequest:
         we read contains one unless the scheme defines a list (`list_valued`). Raises
         BadSignature for a header sent twice: which copy was signed is anybody's guess.
         """
-        value = self.headers.get(name, "")
+        key = name.lower()
+        value = self.headers.get(key, "")
         if "," in value and not list_valued:
-            raise BadSignature(f"the {name} header was sent more than once")
+            raise BadSignature(f"the {key} header was sent more than once")
         return value
 
 
@@ -58,11 +59,16 @@ class Parsed:
 
 
 class Source(Protocol):
-    """A vendor module: a name, its HTTP methods and content types, `verify` and `parse`."""
+    """A vendor module: a name, its HTTP methods, content types and credentials' places, `verify`
+    and `parse`. The OpenAPI document (shared/openapi.py) is built from these declarations."""
 
     NAME: str
     METHODS: frozenset[str]
     CONTENT_TYPES: frozenset[str]
+    # Headers `verify` (or a handshake) reads, spelt as the vendor documents them.
+    AUTH_HEADERS: tuple[str, ...]
+    # Query parameters `verify` reads.
+    AUTH_QUERY: tuple[str, ...]
 
     def verify(self, request: WebhookRequest, secrets: Sequence[str]) -> None:
         """Raise BadSignature unless the raw request is authentic and fresh."""

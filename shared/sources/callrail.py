@@ -19,6 +19,9 @@ from shared.sources.base import POST_ONLY, Parsed, WebhookRequest
 NAME = "callrail"
 METHODS = POST_ONLY
 CONTENT_TYPES = frozenset({"application/json"})
+SIGNATURE_HEADER = "Signature"
+AUTH_HEADERS = (SIGNATURE_HEADER,)
+AUTH_QUERY: tuple[str, ...] = ()
 
 # CallRail sends each trigger to its own URL list and its body does not name the trigger, so a
 # path after /callrail says which one it is. A bare /callrail is told apart by content.
@@ -52,7 +55,7 @@ def sign(key: str, body: bytes) -> str:
 
 def verify(request: WebhookRequest, secrets: Sequence[str]) -> None:
     """Check the `Signature` header against every company signing key; raises BadSignature."""
-    offered = request.auth_header("signature").strip().encode()
+    offered = request.auth_header(SIGNATURE_HEADER).strip().encode()
     if not offered:
         raise BadSignature("missing Signature header")
     if not any(hmac.compare_digest(sign(key, request.body).encode(), offered) for key in secrets):

@@ -13,6 +13,8 @@ from shared.sources.base import Parsed, WebhookRequest
 NAME = "calltouch"
 METHODS = frozenset({"POST", "GET"})
 CONTENT_TYPES = frozenset({"application/x-www-form-urlencoded", "application/json"})
+AUTH_HEADERS: tuple[str, ...] = ()
+AUTH_QUERY = (tokens.QUERY_TOKEN,)
 # Calltouch can fire at call start and at call end; only the end is an outcome. Which phase
 # names it sends is configurable, so anything not clearly a start counts as the end.
 _STARTED_PHASES = frozenset({"callconnected", "call_start", "callstart", "start", "ringing"})

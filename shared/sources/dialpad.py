@@ -29,6 +29,9 @@ METHODS = POST_ONLY
 # for application/jwt; text/plain and application/json are kept for webhooks configured
 # before, since the signature, not the label, is what we trust.
 CONTENT_TYPES = frozenset({"application/jwt", "text/plain", "application/json"})
+# The body itself is the signed JWT: no header or query parameter carries a credential.
+AUTH_HEADERS: tuple[str, ...] = ()
+AUTH_QUERY: tuple[str, ...] = ()
 ALGORITHM = "HS256"
 # Dialpad retries within ~15 s; an `iat` older than this is a replay, if the claim is there.
 MAX_AGE = timedelta(hours=1)

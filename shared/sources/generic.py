@@ -21,6 +21,11 @@ CONTENT_TYPES = frozenset({"application/json"})
 TOLERANCE_S = 300  # Standard Webhooks: five minutes either way
 MAX_EVENTS = 100
 SECRET_PREFIX = "whsec_"  # noqa: S105 (the scheme's prefix, not a secret)
+ID_HEADER = "webhook-id"
+TIMESTAMP_HEADER = "webhook-timestamp"
+SIGNATURE_HEADER = "webhook-signature"
+AUTH_HEADERS = (ID_HEADER, TIMESTAMP_HEADER, SIGNATURE_HEADER)
+AUTH_QUERY: tuple[str, ...] = ()
 
 
 def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
@@ -31,9 +36,9 @@ def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
 
 def verify(request: WebhookRequest, secrets: Sequence[str]) -> None:
     """Check `webhook-id`, `webhook-timestamp` and any `v1` signature on the raw body."""
-    msg_id = request.auth_header("webhook-id")
-    raw_timestamp = request.auth_header("webhook-timestamp")
-    signatures = request.auth_header("webhook-signature", list_valued=True)
+    msg_id = request.auth_header(ID_HEADER)
+    raw_timestamp = request.auth_header(TIMESTAMP_HEADER)
+    signatures = request.auth_header(SIGNATURE_HEADER, list_valued=True)
     if not msg_id or not raw_timestamp or not signatures:
         raise BadSignature("missing webhook-id, webhook-timestamp or webhook-signature header")
     try:

@@ -35,8 +35,10 @@ from shared.sources.base import POST_ONLY, Parsed, WebhookRequest, constant_time
 NAME = "ringcentral"
 METHODS = POST_ONLY
 CONTENT_TYPES = frozenset({"application/json"})
-VALIDATION_HEADER = "validation-token"
-VERIFICATION_HEADER = "verification-token"
+VALIDATION_HEADER = "Validation-Token"
+VERIFICATION_HEADER = "Verification-Token"
+AUTH_HEADERS = (VERIFICATION_HEADER, VALIDATION_HEADER)
+AUTH_QUERY: tuple[str, ...] = ()
 # RingCentral's validation tokens are UUID-like; anything else is not echoed into a header.
 _ECHOABLE = re.compile(r"^[A-Za-z0-9._~+/=-]{1,200}$")
 # Session origins that are not a customer's call (greeting recordings, test calls, bridges).
@@ -79,7 +81,7 @@ def verify(request: WebhookRequest, secrets: Sequence[str]) -> None:
         return
     token = request.auth_header(VERIFICATION_HEADER)
     if not token:
-        raise BadSignature("missing Verification-Token header")
+        raise BadSignature(f"missing {VERIFICATION_HEADER} header")
     if not constant_time_in(token, secrets):
         raise BadSignature("verification token does not match")
 
@@ -94,7 +96,7 @@ def parse(request: WebhookRequest, settings: Settings) -> Parsed:
         if not _ECHOABLE.fullmatch(token):
             raise BadPayload("Validation-Token: not a token RingCentral issues")
         return Parsed(
-            [], note="subscription validated", headers={"Validation-Token": token}, status=200
+            [], note="subscription validated", headers={VALIDATION_HEADER: token}, status=200
         )
     envelope = decode.json_object(request.body)
     body = envelope.get("body")
@@ -114,8 +116,9 @@ def parse(request: WebhookRequest, settings: Settings) -> Parsed:
 
 def _is_handshake(request: WebhookRequest) -> bool:
     # The handshake has the Validation-Token and no event; with both headers it is an event.
-    return bool(request.headers.get(VALIDATION_HEADER)) and not request.headers.get(
-        VERIFICATION_HEADER
+    headers = request.headers
+    return bool(headers.get(VALIDATION_HEADER.lower())) and not headers.get(
+        VERIFICATION_HEADER.lower()
     )
 
 

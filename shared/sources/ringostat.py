@@ -14,6 +14,8 @@ from shared.sources.base import Parsed, WebhookRequest
 NAME = "ringostat"
 METHODS = frozenset({"POST", "GET"})
 CONTENT_TYPES = frozenset({"application/json", "application/x-www-form-urlencoded"})
+AUTH_HEADERS: tuple[str, ...] = ()
+AUTH_QUERY = (tokens.QUERY_TOKEN,)
 # The call log's statuses (help.ringostat.com, "Call log. Description of call statuses").
 # PROPER is a target call and REPEATED a repeat of one: both are computed on calls that were
 # talked through, so whether a person talked is read from the talk time (`billsec`).

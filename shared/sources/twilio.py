@@ -27,6 +27,10 @@ NAME = "twilio"
 METHODS = frozenset({"POST", "GET"})  # statusCallbackMethod and <Dial method> may be GET
 CONTENT_TYPES = frozenset({"application/x-www-form-urlencoded", "application/json"})
 BODY_HASH = "bodySHA256"
+SIGNATURE_HEADER = "X-Twilio-Signature"
+AUTH_HEADERS = (SIGNATURE_HEADER,)
+# Twilio adds the body's hash to the URL of a JSON callback; the signature covers the URL.
+AUTH_QUERY = (BODY_HASH,)
 # Callbacks come within seconds; Twilio never redelivers late. A signed Timestamp older than
 # this is a replay.
 TOLERANCE = timedelta(hours=1)
@@ -86,7 +90,7 @@ def verify(request: WebhookRequest, secrets: Sequence[str]) -> None:
 
     Accepts what the official SDK's RequestValidator accepts. Raises BadSignature.
     """
-    offered = request.auth_header("x-twilio-signature").strip().encode()
+    offered = request.auth_header(SIGNATURE_HEADER).strip().encode()
     if not offered:
         raise BadSignature("missing X-Twilio-Signature header")
     params = _signed_params(request)

@@ -21,6 +21,8 @@ from shared.sources.base import Parsed, WebhookRequest
 NAME = "uis"
 METHODS = frozenset({"POST", "GET"})
 CONTENT_TYPES = frozenset({"application/json", "application/x-www-form-urlencoded"})
+AUTH_HEADERS: tuple[str, ...] = ()
+AUTH_QUERY = (tokens.QUERY_TOKEN,)
 # A notification's body does not reliably say which event it reports (its name is the user's
 # label), so each outcome notification has its own path: "Call ended" → /uis/ended,
 # "Lost call" → /uis/lost. A lost call is reported by both, under one call_session_id.
