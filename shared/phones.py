@@ -33,6 +33,13 @@ def to_e164(raw: str, default_region: str) -> str:
     return e164
 
 
+def is_phone(raw: str, default_region: str) -> bool:
+    """True when `to_e164` takes `raw`: a check that shares its cache and keeps no result."""
+    text = raw.strip()
+    region = "" if _E164_SHAPE.fullmatch(text) else default_region
+    return bool(text) and not _normalised(text, region)[1]
+
+
 @functools.lru_cache(maxsize=_CACHE_SIZE)
 def _normalised(text: str, region: str) -> tuple[str, str]:
     """(E.164, "") or ("", why not): a rejection is cached as a value, not an exception."""

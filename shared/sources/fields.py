@@ -10,7 +10,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from shared.errors import BadPayload
-from shared.phones import to_e164
+from shared.phones import is_phone
 
 # What vendors put in a number field when the caller hid it; the call still counts.
 _WITHHELD = frozenset(
@@ -129,13 +129,14 @@ def caller_phone(value: Any, name: str) -> str | None:
 
 
 def line_phone(value: Any, region: str) -> str | None:
-    """Our own line's number in E.164, or None when it is an extension, SIP or client address."""
+    """Our own line's number as sent, or None when it is an extension, SIP or client address.
+
+    Only the event model normalises it to E.164, as it does the caller's.
+    """
     if not isinstance(value, str | int) or isinstance(value, bool):
         return None
-    try:
-        return to_e164(str(value), region)
-    except ValueError:
-        return None
+    number = str(value)
+    return number if is_phone(number, region) else None
 
 
 def client_id(value: Any) -> str | None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from shared.phones import to_e164
+from shared.events import parse_event
+from shared.phones import is_phone, to_e164
+from shared.sources import fields
 
 
 def test_e164_number_is_returned_unchanged() -> None:
@@ -98,3 +100,40 @@ def test_digits_only_number_is_read_in_its_region_before_and_after_an_e164_looku
         "+2015550123",
         "+12015550123",
     ]
+
+
+@pytest.mark.parametrize(
+    ("raw", "region"),
+    [
+        ("+12015550123", "US"),
+        ("020 7946 0123", "GB"),
+        ("442079460123", "US"),
+        ("101", "US"),
+        ("sip:agent@example.com", "US"),
+        ("  ", "US"),
+        ("+1 (201) 555-0123", "GB"),
+    ],
+)
+def test_is_phone_says_exactly_whether_to_e164_takes_the_number(raw: str, region: str) -> None:
+    try:
+        to_e164(raw, region)
+    except ValueError:
+        taken = False
+    else:
+        taken = True
+    assert is_phone(raw, region) is taken
+
+
+def test_a_tracking_number_reaches_the_event_as_sent_and_is_normalised_there() -> None:
+    line = fields.line_phone("(201) 555-0123", "US")
+    event = parse_event(
+        {
+            "source": "generic",
+            "call_id": "c-1",
+            "status": "answered",
+            "started_at": "2026-11-27T12:00:00Z",
+            "tracking_number": line,
+        },
+        "US",
+    )
+    assert (line, event.tracking_number) == ("(201) 555-0123", "+12015550123")
