@@ -157,12 +157,14 @@ class Trail:
                     self.outcomes[key][record["outcome"]] += 1
                     self.last_seen[key] = now
                     self.last_push = now
-                    if str(record.get("detail", "")).startswith(TIMEOUT_DETAIL):
+                    if str(record.get("detail", "")).startswith(TIMEOUT_DETAILS):
                         self.timeouts[key] += 1
 
 
-# Dispatch's detail for a send the destination did not answer within HTTP_TIMEOUT_SECONDS.
-TIMEOUT_DETAIL = "no answer within"
+# Dispatch's details (shared/sending.py) for a send the destination did not answer within
+# HTTP_TIMEOUT_SECONDS: its own deadline's, or requests' read timeout when that fires first
+# (both are 2 s here). A connect timeout sent nothing, so it is not one of them.
+TIMEOUT_DETAILS = ("no answer within", "ReadTimeout")
 
 
 @dataclass
@@ -702,6 +704,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=",".join(map(str, defaults.fault_mix)),
         help="weights of 5xx, slow-below-timeout, slow-above-timeout faults",
     )
+    parser.add_argument(
+        "--drain-timeout",
+        type=float,
+        default=defaults.drain_timeout_s,
+        help="seconds to wait for every call to end after the last one, at most",
+    )
     parser.add_argument("--seed", type=int, default=defaults.seed)
     args = parser.parse_args(argv)
     weights = tuple(int(part) for part in args.fault_mix.split(","))
@@ -712,6 +720,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         rate=args.rate,
         fault_rate=args.fault_rate,
         fault_mix=(weights[0], weights[1], weights[2]),
+        drain_timeout_s=args.drain_timeout,
         seed=args.seed,
     )
     report = run(options)

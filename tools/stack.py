@@ -77,8 +77,9 @@ class Stack:
     record_pids: bool = False
     # Tests that need only an emulator start ("emulator",) or ("firestore",); `make run`, all.
     services: tuple[str, ...] = ("emulator", "firestore", "collector", "ingest", "dispatch")
-    # Deliveries per push subscription before dead-lettering; tests that watch Pub/Sub give up
-    # may lower it (tools/topology.py explains why the local default stays high).
+    # Deliveries per push subscription before dead-lettering (Terraform's default); tests that
+    # watch Pub/Sub give up may lower it. Locally a refused push comes back after about 1 s
+    # (no retry policy: tools/topology.py says why), so 40 attempts span under a minute.
     max_delivery_attempts: int | None = None
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     _logs: list[IO[bytes]] = field(default_factory=list)

@@ -32,19 +32,29 @@ def hit(received_at: datetime) -> dict[str, object]:
     return {"destination": "ua", "fault": None, "received_at": received_at.isoformat()}
 
 
-def test_trail_reads_only_new_whole_lines_and_counts_timeouts(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "detail",
+    ["no answer within 2 s from destination", "ReadTimeout from destination"],
+)
+def test_trail_reads_only_new_whole_lines_and_counts_timeouts(tmp_path: Path, detail: str) -> None:
     log = tmp_path / "dispatch.log"
-    timeout = {"detail": "no answer within 2 s from destination"}
+    timeout = {"detail": detail}
     log.write_text("Serving on 127.0.0.1\n" + line("retry", **timeout) + line("retry")[:20])
     trail = Trail(log)
     trail.read()
     first = (dict(trail.outcomes[KEY]), trail.timeouts[KEY])
     # The half-written line is finished, then read once, with the next one.
-    log.write_text(log.read_text() + line("retry")[20:] + line("sent", destination="owox"))
+    connect = {"detail": "ConnectTimeout from destination"}
+    log.write_text(
+        log.read_text()
+        + line("retry")[20:]
+        + line("retry", **connect)
+        + line("sent", destination="owox")
+    )
     trail.read()
     assert first == ({"retry": 1}, 1)
     assert (dict(trail.outcomes[KEY]), dict(trail.outcomes[("ev_1", "owox")])) == (
-        {"retry": 2},
+        {"retry": 3},
         {"sent": 1},
     )
     assert trail.timeouts[KEY] == 1
