@@ -1,7 +1,7 @@
 """Google Ads API over REST: an OAuth access token, the upload request, its answer classified.
 
 REST over the HTTP session dispatch already holds, rather than the `google-ads` library: the
-library adds about a second of imports and ~70 MB to a cold start (README, Google Ads).
+library adds about a second of imports and ~70 MB to a cold start (docs/delivery.md, Google Ads).
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
-"""Write docs/configuration.md from shared/settings.py's VARIABLES (`python -m tools.config_docs`).
+"""Write docs/configuration.md from shared/settings.py's VARIABLES, and the destinations' limits
+table of docs/delivery.md from shared/destinations.py (`python -m tools.config_docs`).
 
-With --check, exit 1 when the committed page is stale; `make test` runs the check.
+With --check, exit 1 when either is stale; `make test` runs the check.
 """
 
 from __future__ import annotations
@@ -10,9 +11,24 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from shared.destinations import DESTINATIONS
+from shared.hits.outbound import age_text
+from shared.rules.limits import GA4_BODY_LIMIT, UA_HIT_LIMIT_GOOGLE, UA_HIT_LIMIT_OWOX
 from shared.settings import EMULATOR_VARIABLES, SECRET_PREFIX, SECRETS_MEANING, VARIABLES, Settings
 
-DOC_PATH = Path(__file__).resolve().parent.parent / "docs" / "configuration.md"
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+DOC_PATH = DOCS / "configuration.md"
+DELIVERY_PATH = DOCS / "delivery.md"
+BEGIN_LIMITS = "<!-- BEGIN_DESTINATION_LIMITS -->"
+END_LIMITS = "<!-- END_DESTINATION_LIMITS -->"
+# The size each destination's request is checked against before it is sent.
+_SIZE_LIMITS = {
+    "owox": f"{UA_HIT_LIMIT_OWOX:,} bytes per hit",
+    "ua": f"{UA_HIT_LIMIT_GOOGLE:,} bytes per hit",
+    "ga4": f"body under {GA4_BODY_LIMIT:,} bytes",
+    "owox_ga4": f"body under {GA4_BODY_LIMIT:,} bytes",
+    "google_ads": "one conversion per request",
+}
 
 _INTRO = """\
 # Configuration
@@ -70,21 +86,53 @@ def render() -> str:
     return _INTRO + "\n".join(rows) + "\n" + _OUTRO
 
 
+def render_limits() -> str:
+    """The destinations' limits table: one row per registered destination."""
+    rows = [
+        "| destination | Google receives it | max event age | size |",
+        "|---|---|---|---|",
+    ]
+    for name, destination in DESTINATIONS.items():
+        google = "yes" if destination.target == "google" else "no (OWOX BI)"
+        size = _SIZE_LIMITS.get(name, "")
+        rows.append(f"| `{name}` | {google} | {age_text(destination.max_age)} | {size} |")
+    return "\n".join(rows)
+
+
+def replace_limits(document: str, table: str) -> str:
+    """`document` with the text between the limits markers replaced by `table`."""
+    start = document.index(BEGIN_LIMITS) + len(BEGIN_LIMITS)
+    end = document.index(END_LIMITS)
+    return f"{document[:start]}\n{table}\n{document[end:]}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Write the page (or, with --check, fail when the committed one is stale)."""
+    """Write both (or, with --check, fail naming each stale one)."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--check", action="store_true", help="exit 1 if the page is out of date")
-    parser.add_argument("--doc", type=Path, default=DOC_PATH, help="the page to write or check")
+    parser.add_argument("--check", action="store_true", help="exit 1 if a page is out of date")
+    parser.add_argument("--doc", type=Path, default=DOC_PATH, help="the configuration page")
+    parser.add_argument("--delivery", type=Path, default=DELIVERY_PATH, help="the delivery page")
     args = parser.parse_args(argv)
-    text = render()
-    if args.check:
-        current = args.doc.read_text() if args.doc.exists() else ""
-        if current != text:
-            print(f"{args.doc.name} is stale: run python -m tools.config_docs", file=sys.stderr)
-            return 1
-        return 0
-    args.doc.write_text(text)
-    print(f"wrote {args.doc.name}")
+    delivery = args.delivery.read_text() if args.delivery.exists() else ""
+    wanted = {
+        args.doc: render(),
+        args.delivery: replace_limits(delivery, render_limits()) if delivery else "",
+    }
+    stale = []
+    for path, text in wanted.items():
+        if not text:
+            continue
+        current = path.read_text() if path.exists() else ""
+        if current == text:
+            continue
+        if args.check:
+            stale.append(path.name)
+        else:
+            path.write_text(text)
+            print(f"wrote {path.name}")
+    if stale:
+        print(f"stale: {', '.join(stale)}; run python -m tools.config_docs", file=sys.stderr)
+        return 1
     return 0
 
 

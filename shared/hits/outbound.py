@@ -55,7 +55,7 @@ class Destination:
     def check_age(self, event: CallEvent, now: datetime) -> None:
         """Raises TooOld when the call started longer ago than this destination takes."""
         if now - event.started_at > self.max_age:
-            raise TooOld(f"call started more than {_age_text(self.max_age)} ago")
+            raise TooOld(f"call started more than {age_text(self.max_age)} ago")
 
 
 def guard_pii(values: Mapping[str, object], phones: tuple[str, ...]) -> None:
@@ -82,6 +82,7 @@ def json_headers(settings: Settings) -> dict[str, str]:
     return {**plain_headers(settings), "Content-Type": "application/json"}
 
 
-def _age_text(age: timedelta) -> str:
+def age_text(age: timedelta) -> str:
+    """An age limit as people say it: hours up to two days, then days."""
     hours = int(age.total_seconds() // 3600)
     return f"{hours // 24} days" if hours >= 48 else f"{hours} hours"
