@@ -1,4 +1,5 @@
-"""GA4 Measurement Protocol bodies for a call. Pure: no environment, clock or network."""
+"""GA4 Measurement Protocol bodies for a call, and the destinations `ga4` and `owox_ga4` that
+send them. Pure: no environment, clock or network."""
 
 from __future__ import annotations
 

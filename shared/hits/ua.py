@@ -1,4 +1,5 @@
-"""Universal Analytics v1 hits for a call: the base hit, and OWOX BI's hit with `tel`.
+"""Universal Analytics v1 hits for a call: the base hit, and OWOX BI's hit with `tel`; the
+destinations `owox` and `ua` that send them.
 
 Pure: no environment, clock or network. Measurement Protocol codes live here and nowhere else.
 """
