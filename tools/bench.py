@@ -2,10 +2,11 @@
 
 In one run, on loopback, with the same functions-framework server and THREADS for every server:
 ingest against the floor (a bare function answering 202) and a naive publisher (json.loads,
-publish, wait for the ack), driven by `wrk` at 1 and 64 connections; dispatch with and without
-the delivery ledger against the emulator pushing straight to a no-op endpoint (the push floor);
-the import time of each entry point and peak RSS under load. Prints a table of ratios and exits
-1 when a ratio misses the targets of issue 13 (TARGETS below): a check, not a test in CI.
+publish with the client's defaults, wait for the ack; also shown with ingest's batch settings),
+driven by `wrk` at 1 and 64 connections; dispatch with and without the delivery ledger against
+the emulator pushing straight to a no-op endpoint (the push floor); the import time of each
+entry point and peak RSS under load. Prints a table of ratios and exits 1 when a ratio misses
+the targets of issue 13 (TARGETS below): a check, not a test in CI.
 
 The machine is shared and noisy: compare ratios within one run, never absolute numbers across
 runs. Every process started here is stopped on exit; nothing listens beyond 127.0.0.1.
@@ -248,9 +249,10 @@ def bench_ingest(
     specs = {
         "floor": (COMPARED, "floor", env),
         "naive": (COMPARED, "naive", env),
+        "naive-batched": (COMPARED, "naive_batched", env),
         "ingest": (MAIN, "ingest", env),
     }
-    paths = {"floor": "/generic", "naive": "/generic", "ingest": "/generic"}
+    paths = dict.fromkeys(specs, "/generic")
     loads: dict[tuple[str, int], Load] = {}
     with servers(specs) as running, tempfile.TemporaryDirectory() as scratch:
         script = signed_call_script(Path(scratch))
@@ -449,16 +451,17 @@ def ingest_rows(
     report: Report, loads: Mapping[tuple[str, int], Load], rss: Mapping[str, float]
 ) -> None:
     report.add("Ingest (wrk, a signed generic call; CPU = server process group, per request)")
+    report.add("naive: the client's default batching; naive-batched: ingest's (shared/publish.py)")
     report.add(
-        f"{'server':8} {'conns':>5} {'calls/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'CPU µs':>7}"
+        f"{'server':13} {'conns':>5} {'calls/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'CPU µs':>7}"
         f" {'failed':>6}  {'calls /floor':>12} {'/naive':>6}  {'CPU /floor':>10} {'/naive':>6}"
     )
     for connections in (1, 64):
         floor, naive = loads["floor", connections], loads["naive", connections]
-        for name in ("floor", "naive", "ingest"):
+        for name in ("floor", "naive", "naive-batched", "ingest"):
             load = loads[name, connections]
             report.add(
-                f"{name:8} {connections:5} {load.calls_s:8.0f}"
+                f"{name:13} {connections:5} {load.calls_s:8.0f}"
                 f" {load.p50_ms:7.1f} {load.p99_ms:7.1f}"
                 f" {load.cpu_us:7.0f} {load.failed:6}"
                 f"  {_ratio(load.calls_s, floor.calls_s):12.2f}"
