@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import TimeoutError as FutureTimeout
-from concurrent.futures import wait as futures_wait
 
 from google.api_core import exceptions as api_exceptions
 from google.cloud import pubsub_v1
@@ -61,10 +61,18 @@ def _publish_all(topic: str, messages: Sequence[Message], timeout_s: float) -> l
     """Publish and wait for every ack within one deadline, not one timeout per message."""
     client = publisher()
     futures = [client.publish(topic, data, **attributes) for data, attributes in messages]
-    _, pending = futures_wait(futures, timeout=timeout_s)
-    if pending:
-        raise PublishFailed(f"Pub/Sub did not acknowledge {len(pending)} within {timeout_s:g} s")
-    try:
-        return [str(future.result(timeout=0)) for future in futures]
-    except (FutureTimeout, api_exceptions.GoogleAPICallError, api_exceptions.RetryError) as error:
-        raise PublishFailed(f"Pub/Sub did not acknowledge: {type(error).__name__}") from None
+    deadline = time.monotonic() + timeout_s
+    message_ids = []
+    # Each future waited on in turn with what is left of the deadline: a webhook's one message
+    # costs one condition wait, not the waiters concurrent.futures.wait installs and removes.
+    for future in futures:
+        try:
+            message_ids.append(str(future.result(timeout=max(0.0, deadline - time.monotonic()))))
+        except FutureTimeout:
+            pending = sum(not each.done() for each in futures)
+            raise PublishFailed(
+                f"Pub/Sub did not acknowledge {pending} within {timeout_s:g} s"
+            ) from None
+        except (api_exceptions.GoogleAPICallError, api_exceptions.RetryError) as error:
+            raise PublishFailed(f"Pub/Sub did not acknowledge: {type(error).__name__}") from None
+    return message_ids
