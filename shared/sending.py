@@ -47,14 +47,22 @@ class _Deadline:
                 raise ConnectTimeoutError(connection, "send deadline passed")
             self._connections.append(connection)
 
+    def release(self, connection: BaseHTTPConnection) -> None:
+        """The send gave the connection back to the pool: from now on it may carry another
+        send's hit, so this deadline must never cut it (that hit would be sent twice)."""
+        with self._lock, contextlib.suppress(ValueError):
+            self._connections.remove(connection)
+
     def expire(self) -> None:
+        # Shut down under the lock: a release waits, so a connection goes back to the pool
+        # either untouched or already shut down (the pool then sees it dropped and reconnects).
         with self._lock:
             self.expired = True
-            sockets = [getattr(c, "sock", None) for c in self._connections]
-        for sock in sockets:
-            if isinstance(sock, socket.socket):
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
+            for connection in self._connections:
+                sock = getattr(connection, "sock", None)
+                if isinstance(sock, socket.socket):
+                    with contextlib.suppress(OSError):
+                        sock.shutdown(socket.SHUT_RDWR)
 
 
 _current = threading.local()
@@ -81,6 +89,13 @@ class _WatchedPool(HTTPConnectionPool):
         if deadline is not None:
             deadline.watch(connection)
         return connection
+
+    def _put_conn(self, conn: BaseHTTPConnection | None) -> None:
+        # The send's own thread gives its connection back, so its deadline is the current one.
+        deadline: _Deadline | None = getattr(_current, "deadline", None)
+        if deadline is not None and conn is not None:
+            deadline.release(conn)
+        super()._put_conn(conn)
 
 
 class _WatchedHTTPSPool(_WatchedPool, HTTPSConnectionPool):
