@@ -9,9 +9,12 @@ platform's scenario always carries the same call id) at a steady rate while it:
 - freezes the Pub/Sub emulator (SIGSTOP/SIGCONT) and then the Firestore emulator;
 - posts webhooks again, republishes kept calls as the sweeper does, and replays the dead
   letters with tools/replay.py.
-At the end it prints per destination: accepted, delivered, duplicates, lost, dead letters by
-reason, time to drain, and which component lost a call. Exit status 1 unless lost = 0 and
-duplicates = 0 (beyond the counted timed-out-but-counted ones).
+It reads dispatch's log and the collector's hits (paged, so the collector's memory stays
+bounded) as it goes. At the end it prints per destination: accepted, delivered, dead letters
+by reason, duplicates, the extra hits no ledger can prevent (timed out but counted, sent by an
+attempt killed mid-send: each on evidence), lost split into lost by us / lost by the Pub/Sub
+emulator / still retrying when the wait ended, and the time to drain. Exit status 1 unless
+lost = 0 and duplicates = 0.
 
 Only loopback traffic; every process it starts is its own stack's, stopped at the end.
 """
@@ -136,6 +139,8 @@ class Trail:
     # Retries because the destination gave no answer in time: the hit may have been counted.
     timeouts: Counter[tuple[str, str]] = field(default_factory=Counter)
     last_seen: dict[tuple[str, str], float] = field(default_factory=dict)
+    # Why each retry was asked for (dispatch's detail), to trace a duplicate without the log.
+    retries: dict[tuple[str, str], list[str]] = field(default_factory=lambda: defaultdict(list))
     # When any push last reached dispatch: while it is recent the emulator is still at work.
     last_push: float = 0.0
 
@@ -157,8 +162,11 @@ class Trail:
                     self.outcomes[key][record["outcome"]] += 1
                     self.last_seen[key] = now
                     self.last_push = now
-                    if str(record.get("detail", "")).startswith(TIMEOUT_DETAILS):
+                    detail = str(record.get("detail", ""))
+                    if detail.startswith(TIMEOUT_DETAILS):
                         self.timeouts[key] += 1
+                    if record["outcome"] == "retry":
+                        self.retries[key].append(detail[:80])
 
 
 # Dispatch's details (shared/sending.py) for a send the destination did not answer within
@@ -225,7 +233,10 @@ class Report:
             reasons = ", ".join(f"{r}={n}" for r, n in sorted(row["dead_letters"].items()))
             lines.append(f"{name}: dead letters by reason: {reasons or 'none'}")
             lines.append(f"{name}: lost by component: {row['lost_by_component'] or 'none'}")
-            for copy in row["extra_copies"][:MAX_TRACED]:
+            # Every unexplained duplicate, then a few of the explained ones.
+            copies = sorted(row["extra_copies"], key=lambda c: "'duplicates'" not in c)
+            unexplained = sum(1 for c in copies if "'duplicates'" in c)
+            for copy in copies[: max(unexplained, MAX_TRACED)]:
                 lines.append(f"{name}: more than one hit: {copy}")
         lines.append(f"time to drain after the last call: {self.drain_s:.1f} s")
         lines.append(f"whole run: {self.elapsed_s:.1f} s")
@@ -561,7 +572,10 @@ def _count(stack: Stack, seen: Ledger, watch: Watch) -> dict[str, dict[str, Any]
                 kinds = _extra_copies(records, trail.timeouts[key], seen.dispatch_kills)
                 tally.update(kinds)
                 if kinds:
-                    traced.append(f"{event_id}: {len(records)} hits, {dict(kinds)}")
+                    retries = "; ".join(trail.retries.get(key, [])) or "none"
+                    traced.append(
+                        f"{event_id}: {len(records)} hits, {dict(kinds)}, retries: {retries}"
+                    )
             elif event_id in dead_ids:
                 tally["dead_lettered"] += 1  # and listed by reason
             elif "skipped" in trail.outcomes.get(key, {}):

@@ -58,6 +58,8 @@ def test_trail_reads_only_new_whole_lines_and_counts_timeouts(tmp_path: Path, de
         {"sent": 1},
     )
     assert trail.timeouts[KEY] == 1
+    # Each retry's reason is kept, to trace a duplicate from the report alone.
+    assert trail.retries[KEY] == [detail, "", "ConnectTimeout from destination"]
 
 
 @pytest.mark.parametrize(
