@@ -61,17 +61,20 @@ def kept_document_id(event: CallEvent) -> str:
 def keep_events(events: Sequence[CallEvent], settings: Settings, now: datetime) -> bool:
     """Store the events in one atomic batch; False when Firestore did not take them in time."""
     from google.api_core import exceptions as api_exceptions
+    from google.auth import exceptions as auth_exceptions
 
-    client = _client(settings)
-    collection = client.collection(KEPT_COLLECTION)
-    batch = client.batch()
-    for event in events:
-        data, attributes = event_message(event)
-        fields = {"data": data, "attributes": attributes, "kept_at": now}
-        batch.set(collection.document(kept_document_id(event)), fields)
     try:
+        client = _client(settings)
+        collection = client.collection(KEPT_COLLECTION)
+        batch = client.batch()
+        for event in events:
+            data, attributes = event_message(event)
+            fields = {"data": data, "attributes": attributes, "kept_at": now}
+            batch.set(collection.document(kept_document_id(event)), fields)
         batch.commit(**_bounded(settings.ledger_timeout_s))
-    except api_exceptions.GoogleAPIError:
+    except (api_exceptions.GoogleAPIError, auth_exceptions.GoogleAuthError):
+        # No store either (unreachable, or no credentials): the caller answers 503, so the
+        # platform retries; that is still better than a 500 that some platforms never retry.
         return False
     _note_kept()
     return True

@@ -10,8 +10,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from shared.deliveries import firestore_client
 from tests.functions.pubsub import Spy, ensure_topic, spy_on
-from tools.stack import Stack
+from tools.stack import Stack, free_port
 
 MAIN = str(Path(__file__).resolve().parents[2] / "functions" / "main.py")
 INGEST_TOPIC = "fn-ingest-call-events"
@@ -36,3 +37,13 @@ def published(pubsub_emulator: Stack, ingest_topic: str) -> Iterator[Spy]:
     """What ingest publishes to the call topic during this test."""
     with spy_on(pubsub_emulator.project, ingest_topic) as spy:
         yield spy
+
+
+@pytest.fixture
+def unreachable_firestore(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Firestore refuses every connection; the cached client is remade before and after."""
+    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", f"127.0.0.1:{free_port()}")
+    monkeypatch.setenv("LEDGER_TIMEOUT_SECONDS", "0.5")
+    firestore_client.cache_clear()
+    yield
+    firestore_client.cache_clear()

@@ -14,7 +14,7 @@ import requests
 from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
-from shared.deliveries import delivery_ledger, firestore_client
+from shared.deliveries import delivery_ledger
 from shared.events import CallEvent, event_to_json, parse_event
 from shared.hits.identity import synthesized_client_id
 from shared.hits.ua import cache_buster
@@ -23,7 +23,7 @@ from tests.functions.conftest import function_client
 from tests.functions.pubsub import Spy, ensure_topic, spy_on
 from tools.collector import _QuietRequestHandler
 from tools.collector import create_app as create_collector
-from tools.stack import Stack, free_port
+from tools.stack import Stack
 
 DEAD_LETTER_TOPIC = "fn-dispatch-dead-letter"
 PROPERTY_ID = "UA-12345678-1"
@@ -439,16 +439,6 @@ def test_dead_letter_publish_failure_is_a_503_so_the_event_is_not_lost(
 # --- the delivery ledger: an event reaching dispatch twice is sent once -------------------------
 
 
-@pytest.fixture
-def unreachable_ledger(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Firestore refuses every connection; the cached client is remade before and after."""
-    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", f"127.0.0.1:{free_port()}")
-    monkeypatch.setenv("LEDGER_TIMEOUT_SECONDS", "0.5")
-    firestore_client.cache_clear()
-    yield
-    firestore_client.cache_clear()
-
-
 def claim_now(destination: str, event: CallEvent, ago: timedelta = timedelta(0)) -> None:
     """Another attempt's claim on the delivery, made `ago`."""
     delivery_ledger(Settings()).claim(
@@ -547,15 +537,15 @@ def test_with_dedup_off_a_second_push_is_sent_again(
     assert len(collector.hits()) == 2
 
 
-def test_unreachable_ledger_is_a_503(
-    make_client: MakeClient, collector: Collector, unreachable_ledger: None
+def test_unreachable_firestore_is_a_503(
+    make_client: MakeClient, collector: Collector, unreachable_firestore: None
 ) -> None:
     response = push(make_client(), "owox", call_event())
     assert (response.status_code, response.get_json()["error"]) == (503, "ledger_unavailable")
 
 
-def test_unreachable_ledger_sends_nothing(
-    make_client: MakeClient, collector: Collector, unreachable_ledger: None
+def test_unreachable_firestore_sends_nothing(
+    make_client: MakeClient, collector: Collector, unreachable_firestore: None
 ) -> None:
     push(make_client(), "owox", call_event())
     assert collector.hits() == []

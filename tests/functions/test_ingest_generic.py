@@ -217,7 +217,11 @@ def test_healthz_answers_200(client: FlaskClient) -> None:
     assert response.get_json() == {"status": "ok"}
 
 
-def test_publish_failure_is_a_503_with_retry_after(make_client: MakeClient) -> None:
+@pytest.mark.usefixtures("unreachable_firestore")
+def test_publish_failure_is_a_503_with_retry_after_when_the_store_fails_too(
+    make_client: MakeClient,
+) -> None:
+    # Neither Pub/Sub (no such topic) nor the kept-calls store (nothing listens) accepts.
     client = make_client(PUBSUB_TOPIC="missing-topic", PUBLISH_TIMEOUT_SECONDS="5")
     response = post_signed(client, call())
     assert response.status_code == 503
@@ -225,6 +229,7 @@ def test_publish_failure_is_a_503_with_retry_after(make_client: MakeClient) -> N
     assert response.get_json()["error"] == "publish_failed"
 
 
+@pytest.mark.usefixtures("unreachable_firestore")
 def test_publish_failure_publishes_nothing(make_client: MakeClient, published: Spy) -> None:
     client = make_client(PUBSUB_TOPIC="missing-topic", PUBLISH_TIMEOUT_SECONDS="5")
     post_signed(client, call())
