@@ -111,7 +111,7 @@ def handle_push(
             reason=error.reason,
             detail=error.detail,
         )
-        return Reply(503, {"error": error.reason, "detail": error.detail})
+        return error_reply(error)
     # Acked even if unrecorded: a redelivery would resend; this way only a later copy might.
     recorded = ledger.mark_sent(claim, now)
     log_outcome(
@@ -173,7 +173,7 @@ def _dead_letter(
             destination=destination,
             reason=error.reason,
         )
-        return Reply(503, {"error": error.reason, "detail": error.detail})
+        return error_reply(error)
     log_outcome(
         "WARNING",
         "event dead-lettered",

@@ -302,8 +302,3 @@ def _location(loc: tuple[int | str, ...], kind: str, data: Any) -> list[str]:
         label = position_label(parts[-1], data)
         parts[-1] = label if label == parts[-1] else f"(unknown field {label})"
     return [part for part in parts if part not in _UNION_TAGS]
-
-
-def utc_now() -> datetime:
-    """The current time in UTC; the one clock read, passed down to pure code."""
-    return datetime.now(UTC)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 from collections.abc import Sequence
@@ -92,6 +93,7 @@ def _at(document: object, index: int, field: str | None = None) -> str:
     return f"{prefix}.{field}" if prefix and field else (field or prefix or "body")
 
 
+@functools.lru_cache(maxsize=16)  # a deployment has one or two secrets (rotation)
 def _key(secret: str) -> bytes:
     encoded = secret.removeprefix(SECRET_PREFIX)
     try:
