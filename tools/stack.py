@@ -125,6 +125,11 @@ class Stack:
             "GA4_COLLECT_URL": f"{self.collector_url}/mp/collect",
             "OWOX_GA4_URL": f"{self.collector_url}/owox-ga4/local/mp",
             "HTTP_TIMEOUT_SECONDS": "5",
+            # Longer than one attempt (ledger 5 s + send 5 s + record 5 s at worst), and well
+            # under the 40 attempts about 1 s apart locally (no retry policy: tools/topology.py),
+            # so the claim of an attempt that crashed mid-send lapses before Pub/Sub gives up.
+            # Production's 90 s sits below Terraform's 120 s minimum backoff instead.
+            "DELIVERY_LEASE_SECONDS": "20",
             "THREADS": "8",
             **(_google_ads_env(self.collector_url) if "google_ads" in self.destinations else {}),
         }
