@@ -23,6 +23,19 @@ from shared.rules.ga4 import ga4_event_name_problem
 LABEL_FIELDS = frozenset(
     {"source", "status", "direction", "call_id", "utm_source", "utm_medium", "utm_campaign"}
 )
+# Event fields a custom dimension or metric may carry: the label's fields and the lead signals.
+# Never a phone number, so never PII by construction.
+MAPPABLE_FIELDS = LABEL_FIELDS | frozenset(
+    {
+        "first_call",
+        "lead_status",
+        "value",
+        "currency",
+        "recording_available",
+        "duration_s",
+        "talk_s",
+    }
+)
 GOOGLE_HOSTS = ("google-analytics.com", "analytics.google.com", "google.com", "googleapis.com")
 _CUSTOM_TARGET = re.compile(r"^(cd|cm)([1-9]\d?|1\d\d|200)$")
 _UA_PROPERTY = re.compile(r"^UA-\d{4,10}-\d{1,4}$", re.IGNORECASE)
@@ -296,7 +309,8 @@ def custom_parameters(raw: str) -> dict[str, str]:
     for name, target in _pairs(raw):
         if not _CUSTOM_TARGET.fullmatch(target):
             raise ValueError(f"{name}: target must be cd1..cd200 or cm1..cm200, got {target!r}")
-        if name in CallEvent.model_fields and name not in LABEL_FIELDS:
-            raise ValueError(f"{name}: only `custom` fields and non-PII fields can be mapped")
+        if name in CallEvent.model_fields and name not in MAPPABLE_FIELDS:
+            mappable = ", ".join(sorted(MAPPABLE_FIELDS))
+            raise ValueError(f"{name}: only `custom` fields and {mappable} can be mapped")
         mapping[name] = target
     return mapping

@@ -287,8 +287,10 @@ VARIABLES: tuple[Variable, ...] = (
         "CUSTOM_PARAMETERS",
         "custom_parameters",
         parse.custom_parameters,
-        "custom dimensions and metrics, e.g. `keyword=cd3,lead_value=cm1` (a `custom` field or a "
-        "non-PII event field; a metric gets only numeric values)",
+        "custom dimensions and metrics, e.g. `keyword=cd3,lead_status=cd4,value=cm1` (a `custom` "
+        "field, or one of "
+        + ", ".join(f"`{name}`" for name in sorted(parse.MAPPABLE_FIELDS))
+        + "; a metric gets only numeric values, booleans as 1/0)",
     ),
     _V("DATA_SOURCE", "data_source", parse.text(100), "data source (`ds`)"),
     _V(

@@ -11,7 +11,7 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from shared.errors import HitRejected
+from shared.errors import ConfigError, HitRejected
 from shared.events import CallEvent, CallStatus, parse_event
 from shared.hits.ua import (
     build_ua_hit,
@@ -245,3 +245,40 @@ def test_queue_time_is_never_negative_when_the_clocks_differ() -> None:
 def test_cache_buster_is_stable_per_event_and_differs_between_events() -> None:
     assert cache_buster(answered_call().event_id) == cache_buster(answered_call().event_id)
     assert cache_buster(answered_call().event_id) != cache_buster(minimal_call().event_id)
+
+
+def test_lead_signals_map_to_custom_dimensions_and_metrics() -> None:
+    # The seed's rule carried to the lead signals: OWOX BI's hit is the UA hit plus `tel`, so
+    # both carry the platform's qualification where CUSTOM_PARAMETERS maps it.
+    settings = Settings.from_env(
+        {
+            "UA_PROPERTY_ID": "UA-12345678-1",
+            "CUSTOM_PARAMETERS": "lead_status=cd4,first_call=cd5,value=cm1,recording_available=cm2",
+        }
+    )
+    event = parse_event(
+        {
+            "source": "callrail",
+            "call_id": "CAL-lead-1",
+            "status": "answered",
+            "started_at": "2026-11-27T09:14:22Z",
+            "first_call": True,
+            "lead_status": "good_lead",
+            "value": 125.5,
+            "recording_available": False,
+        },
+        "US",
+    )
+    hit = build_ua_hit(event, settings, "1.2", event.started_at)
+    assert {key: hit[key] for key in ("cd4", "cd5", "cm1", "cm2")} == {
+        "cd4": "good_lead",
+        "cd5": "1",
+        "cm1": "125.5",
+        "cm2": "0",
+    }
+
+
+def test_a_phone_field_cannot_be_mapped_to_a_custom_dimension() -> None:
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env({"CUSTOM_PARAMETERS": "tracking_number=cd1"})
+    assert "tracking_number" in str(raised.value)
