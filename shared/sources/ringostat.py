@@ -71,6 +71,9 @@ def _event_fields(call: dict[str, Any], disposition: str, settings: Settings) ->
         "caller": fields.caller_phone(call.get(customer), customer),
         "tracking_number": fields.line_phone(call.get(line), settings.default_phone_region),
         "client_id": fields.client_id(fields.first(call, "ga_client_id", "client_id", "cid")),
+        # A tracking entity the user names (Ringostat publishes no session parameter): the GA4
+        # session id or the raw `_ga_<container>` value, as Calltouch's `ga_session_id`.
+        "session_id": fields.text(call.get("ga_session_id"), "ga_session_id"),
         **fields.attribution(call),
         "landing_page": fields.text(call.get("landing_page"), "landing_page"),
         "first_call": False if disposition in _REPEAT else None,

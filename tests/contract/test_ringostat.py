@@ -163,6 +163,19 @@ def test_documented_unanswered_statuses_are_not_answered(disposition: str, statu
     assert (event.status, event.talk_s) == (status, 0)
 
 
+@pytest.mark.parametrize(
+    "value", ["1732871234", "GS1.1.1732871234.3.1.1732871290.0.0.0", "GS2.1.s1732871234$o3$g1$t9"]
+)
+def test_a_ga4_session_tracking_entity_becomes_the_session_id(value: str) -> None:
+    # Tracking entities (help.ringostat.com/en/articles/6519131-tracking-entities) carry any
+    # page variable into the webhook under the name the user gives it; ours: ga_session_id.
+    sample = _with(_scenario("answered")[-1], ga_session_id=value)
+
+    (event,) = _parse(sample).events
+
+    assert event.session_id == "1732871234"
+
+
 def test_empty_recording_parameter_means_no_recording() -> None:
     (event,) = _parse(_scenario("missed")[-1]).events
 
