@@ -36,6 +36,8 @@ _SESSION_ID = re.compile(r"^\d{1,20}$")
 _GS1_COOKIE = re.compile(r"^GS1\.\d+(?:-\d+)?\.(\d{1,20})\.", re.IGNORECASE)
 _GS2_COOKIE = re.compile(r"^GS2\.\d+(?:-\d+)?\.(.+)$", re.IGNORECASE)
 
+_NEEDS_LEAD_STATUS = "a qualification needs lead_status"
+
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2048)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
 # Finite only: JSON has no infinity, so `1e400` would be published as null and never decode.
@@ -60,6 +62,13 @@ class CallStatus(StrEnum):
     VOICEMAIL = "voicemail"
 
 
+class EventKind(StrEnum):
+    """What the event reports: the call itself, or a later lead qualification of it."""
+
+    CALL = "call"
+    QUALIFICATION = "qualification"
+
+
 class Direction(StrEnum):
     """Who dialled whom, seen from the business."""
 
@@ -75,6 +84,17 @@ def derive_event_id(source: str, call_id: str) -> str:
     ledger treats every later report of the same call as a duplicate.
     """
     key = "\x1f".join((source.strip().lower(), call_id.strip()))
+    return "ev_" + hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def derive_qualification_id(source: str, call_id: str, lead_status: str) -> str:
+    """A stable id for one lead status given to one call: never the call's own id, so the
+    ledger does not drop the qualification as a copy of the call, and the same for a repeat of
+    the same qualification (a platform's retry), so the ledger drops that one.
+    """
+    key = "\x1f".join(
+        (source.strip().lower(), call_id.strip(), "lead_status", lead_status.strip().lower())
+    )
     return "ev_" + hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
@@ -122,10 +142,27 @@ class CallEvent(BaseModel):
         ),
     ]
     source: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+    kind: EventKind = Field(
+        default=EventKind.CALL,
+        description=(
+            "`call` (the default): the call's outcome. `qualification`: a later lead status of "
+            "a call already reported (same `call_id`), sent to GA4 as `qualify_lead` or "
+            "`disqualify_lead` and skipped by destinations that take calls only; it needs "
+            "`lead_status` and `qualified_at`, and its derived event_id comes from source, "
+            "call_id and lead_status, so it is never a duplicate of the call."
+        ),
+    )
     call_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
     status: CallStatus
     direction: Direction = Direction.INBOUND
     started_at: datetime = Field(description="Call start, RFC 3339 with an offset; stored in UTC.")
+    qualified_at: datetime | None = Field(
+        default=None,
+        description=(
+            "For kind `qualification` only: when the platform reported the lead status, RFC "
+            "3339 with an offset; the qualification is dated then, not at the call's start."
+        ),
+    )
     duration_s: Annotated[int, Field(ge=0, le=7 * 24 * 3600)] | None = None
     talk_s: Annotated[int, Field(ge=0, le=7 * 24 * 3600)] | None = None
     caller: str | None = Field(default=None, description="The customer's number, E.164 (PII).")
@@ -191,10 +228,21 @@ class CallEvent(BaseModel):
         # Vendors send "" for "unknown"; absent and empty mean the same to every destination.
         data = {key: value for key, value in data.items() if value != ""}
         if not data.get("event_id"):
-            parts = (data.get("source"), data.get("call_id"))
-            if all(isinstance(part, str | int) and str(part).strip() for part in parts):
-                data["event_id"] = derive_event_id(*(str(part) for part in parts))
+            event_id = _derived_event_id(data)
+            if event_id:
+                data["event_id"] = event_id
         return data
+
+    @model_validator(mode="after")
+    def _qualification_complete(self) -> CallEvent:
+        if self.kind is EventKind.QUALIFICATION:
+            if self.lead_status is None:
+                raise ValueError(_NEEDS_LEAD_STATUS)
+            if self.qualified_at is None:
+                raise ValueError("a qualification needs qualified_at")
+        elif self.qualified_at is not None:
+            raise ValueError("qualified_at is for kind qualification only")
+        return self
 
     @field_validator("caller", "tracking_number", mode="before")
     @classmethod
@@ -224,20 +272,41 @@ class CallEvent(BaseModel):
         # Consent-mode tags write `granted`/`denied`; the Measurement Protocol wants capitals.
         return value.strip().upper() if isinstance(value, str) else value
 
-    @field_validator("started_at")
+    @field_validator("started_at", "qualified_at")
     @classmethod
-    def _aware_utc(cls, value: datetime) -> datetime:
+    def _aware_utc(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        if value is None:
+            return None
         if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError("started_at needs a time zone offset (RFC 3339)")
+            raise ValueError(f"{info.field_name} needs a time zone offset (RFC 3339)")
         try:
             return value.astimezone(UTC)
         except OverflowError:
             # Year 1 at a positive offset falls before datetime's range once made UTC.
-            raise ValueError("started_at is out of range") from None
+            raise ValueError(f"{info.field_name} is out of range") from None
 
-    @field_serializer("started_at")
-    def _rfc3339(self, value: datetime) -> str:
+    @field_serializer("started_at", "qualified_at")
+    def _rfc3339(self, value: datetime | None) -> str | None:
+        if value is None:
+            return None
         return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+    @property
+    def is_qualification(self) -> bool:
+        """A later lead qualification of a call already reported, not a call."""
+        return self.kind is EventKind.QUALIFICATION
+
+    @property
+    def occurred_at(self) -> datetime:
+        """When what the event reports happened: the qualification's time, else the call's start."""
+        return self.qualified_at if self.qualified_at is not None else self.started_at
+
+    @property
+    def call_event_id(self) -> str:
+        """The event id of the call itself: a qualification points at its call's derived id."""
+        if self.is_qualification:
+            return derive_event_id(self.source, self.call_id)
+        return self.event_id
 
     @property
     def phones(self) -> tuple[str, ...]:
@@ -264,7 +333,27 @@ def event_from_json(raw: bytes | str) -> CallEvent:
 
 def event_to_json(event: CallEvent) -> bytes:
     """Encode an event for Pub/Sub, dropping absent fields to keep messages small."""
-    return event.model_dump_json(exclude_none=True).encode()
+    # A call's kind is the default: leaving it out keeps call messages as they always were,
+    # so a dispatch still on the previous version reads them.
+    exclude = {"kind"} if event.kind is EventKind.CALL else None
+    return event.model_dump_json(exclude_none=True, exclude=exclude).encode()
+
+
+def _derived_event_id(data: dict[str, Any]) -> str | None:
+    """The event id a sender left out: per call, or per (call, lead status) for a
+    qualification; None when the fields it comes from are missing (validation names them).
+    """
+    parts = (data.get("source"), data.get("call_id"))
+    if not all(isinstance(part, str | int) and str(part).strip() for part in parts):
+        return None
+    source, call_id = (str(part) for part in parts)
+    if data.get("kind") != EventKind.QUALIFICATION:
+        return derive_event_id(source, call_id)
+    lead_status = data.get("lead_status")
+    if not isinstance(lead_status, str) or not lead_status.strip():
+        # Said here, or the sender would read "event_id: Field required" instead.
+        raise ValueError(_NEEDS_LEAD_STATUS)
+    return derive_qualification_id(source, call_id, lead_status)
 
 
 def call_event_json_schema() -> dict[str, Any]:

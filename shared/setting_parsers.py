@@ -55,6 +55,8 @@ CONSENT_TYPES = ("ad_user_data", "ad_personalization")
 # `good_lead`, Ringostat's PROPER disposition (`proper`), Calltouch's target and unique target
 # calls. CallRail's `previously_marked_good_lead` is a known lead calling again: not a new lead.
 DEFAULT_LEAD_STATUSES = frozenset({"good_lead", "proper", "target", "unique_target"})
+# `lead_status` values that mean "not a lead": CallRail's `not_a_lead`.
+DEFAULT_NOT_LEAD_STATUSES = frozenset({"not_a_lead"})
 
 
 def ads_customer_id(raw: str) -> str:

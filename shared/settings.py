@@ -21,6 +21,7 @@ from shared.errors import ConfigError
 from shared.events import CallStatus, Consent
 from shared.setting_parsers import (
     DEFAULT_LEAD_STATUSES,
+    DEFAULT_NOT_LEAD_STATUSES,
     AdsRequirement,
     Dedup,
     MissingClientIdPolicy,
@@ -57,6 +58,8 @@ class Settings:
     ga4_lead_event_name: str | None = "generate_lead"
     # Lower-case `lead_status` values that make a call a lead.
     ga4_lead_statuses: frozenset[str] = DEFAULT_LEAD_STATUSES
+    # Lower-case `lead_status` values that disqualify a call in a later qualification.
+    ga4_not_lead_statuses: frozenset[str] = DEFAULT_NOT_LEAD_STATUSES
     # GA4 consent for calls that carry none, per consent type; empty: send no consent object.
     ga4_consent_default: Mapping[str, Consent] = field(default_factory=dict)
     owox_ga4_url: str | None = None
@@ -253,6 +256,13 @@ VARIABLES: tuple[Variable, ...] = (
         "ga4_lead_statuses",
         parse.lead_statuses,
         "platform lead statuses that make a call a lead (any case); `off` for none",
+    ),
+    _V(
+        "GA4_NOT_LEAD_STATUSES",
+        "ga4_not_lead_statuses",
+        parse.lead_statuses,
+        "platform lead statuses that make a later qualification `disqualify_lead` (any case; "
+        "one in `GA4_LEAD_STATUSES` too is `qualify_lead`); `off` for none",
     ),
     _V(
         "GA4_CONSENT_DEFAULT",

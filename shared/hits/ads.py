@@ -44,6 +44,10 @@ def click_id(event: CallEvent) -> tuple[str, str] | None:
 
 def skip_reason(event: CallEvent, settings: Settings) -> NoClickId | NotQualified | None:
     """Why the call is no conversion (returned, not raised), or None when it converts."""
+    if event.is_qualification:
+        # The call converted (or not) when it was reported; uploading it again under the same
+        # action would be a second conversion for one call.
+        return NotQualified("a later lead qualification, not a call; Google Ads takes calls only")
     if click_id(event) is None:
         return NoClickId("no gclid, gbraid or wbraid")
     if event.status is not CallStatus.ANSWERED:

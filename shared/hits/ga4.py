@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from shared.errors import HitRejected, HitTooLarge
+from shared.errors import CallSkipped, HitRejected, HitTooLarge
 from shared.events import CallEvent, CallStatus, Direction
 from shared.hits.identity import client_id_for
 from shared.hits.outbound import Destination, OutboundRequest, guard_pii, json_headers
@@ -50,21 +50,33 @@ _PARAMS = (
 )
 
 
+# GA4's recommended events for a lead's later qualification (Google Analytics, "Recommended
+# events", lead generation: qualify_lead, disqualify_lead).
+QUALIFY_LEAD = "qualify_lead"
+DISQUALIFY_LEAD = "disqualify_lead"
+
+
 def build_ga4_body(
     event: CallEvent, settings: Settings, client_id: str, now: datetime
 ) -> dict[str, Any]:
-    """The `/mp/collect` JSON body, dated at the call's start: the call event, and for a lead
-    also the lead event with the same parameters.
+    """The `/mp/collect` JSON body, dated when it happened: for a call, the call event and for a
+    lead also the lead event with the same parameters; for a qualification, its one event.
 
-    A start after `now` (a vendor clock running fast) is dated `now`: GA4 refuses future times.
+    A time after `now` (a vendor clock running fast) is dated `now`: GA4 refuses future times.
+    Raises CallSkipped for a qualification whose lead status is in neither status setting.
     """
     params = call_params(event, settings)
-    events = [{"name": settings.ga4_event_name, "params": params}]
-    if settings.ga4_lead_event_name and is_lead(event, settings):
-        events.append({"name": settings.ga4_lead_event_name, "params": dict(params)})
+    if event.is_qualification:
+        # The call's own id: the qualification joins its call's event in a BigQuery export.
+        params["call_event_id"] = event.call_event_id
+        events = [{"name": qualification_event_name(event, settings), "params": params}]
+    else:
+        events = [{"name": settings.ga4_event_name, "params": params}]
+        if settings.ga4_lead_event_name and is_lead(event, settings):
+            events.append({"name": settings.ga4_lead_event_name, "params": dict(params)})
     body: dict[str, Any] = {
         "client_id": client_id,
-        "timestamp_micros": int(min(event.started_at, now).timestamp() * 1_000_000),
+        "timestamp_micros": int(min(event.occurred_at, now).timestamp() * 1_000_000),
         "events": events,
     }
     consent = consent_for(event, settings)
@@ -118,6 +130,21 @@ def is_lead(event: CallEvent, settings: Settings) -> bool:
     )
     qualified = (event.lead_status or "").lower() in settings.ga4_lead_statuses
     return first_answered or qualified
+
+
+def qualification_event_name(event: CallEvent, settings: Settings) -> str:
+    """`qualify_lead` for a status in GA4_LEAD_STATUSES, `disqualify_lead` for one in
+    GA4_NOT_LEAD_STATUSES; raises CallSkipped for any other status.
+    """
+    status = (event.lead_status or "").lower()
+    if status in settings.ga4_lead_statuses:
+        return QUALIFY_LEAD
+    if status in settings.ga4_not_lead_statuses:
+        return DISQUALIFY_LEAD
+    raise CallSkipped(
+        "lead status in neither GA4_LEAD_STATUSES nor GA4_NOT_LEAD_STATUSES; "
+        "the qualification is not sent"
+    )
 
 
 def owox_ga4_body(body: dict[str, Any], caller: str | None) -> dict[str, Any]:

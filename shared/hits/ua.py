@@ -11,7 +11,7 @@ import string
 from datetime import datetime
 from urllib.parse import quote, urlencode
 
-from shared.errors import HitRejected, HitTooLarge
+from shared.errors import CallSkipped, HitRejected, HitTooLarge
 from shared.events import CallEvent
 from shared.hits.identity import client_id_for
 from shared.hits.outbound import (
@@ -52,8 +52,14 @@ _TRAFFIC_SOURCE = (
 def build_ua_hit(event: CallEvent, settings: Settings, client_id: str, now: datetime) -> Hit:
     """The base event hit every UA-format destination shares; `qt` is measured from `now`.
 
-    Raises HitRejected when no property id is known for the event.
+    Raises CallSkipped for a later lead qualification, HitRejected when no property id is
+    known for the event.
     """
+    if event.is_qualification:
+        # A UA event hit would count the qualification as one more call: UA has no lead event.
+        raise CallSkipped(
+            "a later lead qualification, not a call; Universal Analytics hits report calls only"
+        )
     property_id = event.property_id or settings.ua_property_id
     if not property_id:
         raise HitRejected("no UA property id: set UA_PROPERTY_ID or send property_id")

@@ -45,6 +45,11 @@ _CUSTOM = {
 _IN_PROGRESS_CALL_TYPES = frozenset({"missed"})
 _CHANGE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _MAX_CHANGES_NOTED = 10
+# The `changes` member that marks a new lead status. CallRail documents `changes` as the list
+# of changed fields, named as in the call object, but its published member list (tags, note,
+# value, transcription_text, call_summary, recording_duration, auto_score, manual_score) does
+# not show this one: the call object's own field name is assumed (docs/platforms/callrail.md).
+LEAD_STATUS_CHANGE = "lead_status"
 _DECIMAL = re.compile(r"^\d{1,12}(?:\.\d{1,6})?$")
 
 
@@ -75,7 +80,7 @@ def parse(request: WebhookRequest, settings: Settings) -> Parsed:
     call = decode.json_object(request.body)
     stage = event or _stage_by_content(call)
     if stage in LATER_CHANGE_EVENTS:
-        return Parsed([], note=_later_change_note(stage, call))
+        return _later_change(stage, call, request, settings)
     if stage in IN_PROGRESS_EVENTS:
         return Parsed([], note=f"{stage} (told by its content) is not a call outcome; waiting")
     return Parsed([parse_event(_event_fields(call, settings), settings.default_phone_region)])
@@ -109,17 +114,35 @@ def _is_in_progress(call: dict[str, Any]) -> bool:
     )
 
 
-def _later_change_note(stage: str, call: dict[str, Any]) -> str:
-    # Later lead qualification (value, tags, notes, scores) of a call already reported: sending
-    # it again would count the call twice.
+def _later_change(
+    stage: str, call: dict[str, Any], request: WebhookRequest, settings: Settings
+) -> Parsed:
+    """A new lead status is one qualification event; any other later change is acknowledged:
+    the call was reported at post-call, and sending it again would count it twice.
+    """
+    names = _change_names(call)
+    changed = f" ({', '.join(names[:_MAX_CHANGES_NOTED])})" if names else ""
+    lead_status = fields.text(call.get("lead_status"), "lead_status")
+    if LEAD_STATUS_CHANGE not in names or not lead_status:
+        note = f"{stage}{changed} changes a call already reported; acknowledged, not sent again"
+        return Parsed([], note=note)
+    qualification = {
+        **_event_fields(call, settings),
+        "kind": "qualification",
+        # CallRail's body has no time of the change (`timestamp` is the call's): the request's
+        # arrival is the closest known time, and GA4 dates the qualification by it.
+        "qualified_at": request.received_at,
+    }
+    return Parsed([parse_event(qualification, settings.default_phone_region)])
+
+
+def _change_names(call: dict[str, Any]) -> list[str]:
     changes = call.get("changes")
-    names = [
+    return [
         change
         for change in (changes if isinstance(changes, list) else [])
         if isinstance(change, str) and _CHANGE_NAME.fullmatch(change)
-    ][:_MAX_CHANGES_NOTED]
-    changed = f" ({', '.join(names)})" if names else ""
-    return f"{stage}{changed} changes a call already reported; acknowledged, not sent again"
+    ]
 
 
 def _event_fields(call: dict[str, Any], settings: Settings) -> dict[str, Any]:

@@ -37,7 +37,7 @@ from typing import Any
 
 import pytest
 
-from shared.events import CallEvent, parse_event
+from shared.events import CallEvent, derive_qualification_id, parse_event
 from shared.settings import Settings
 from shared.sources import callrail
 from shared.sources.base import WebhookRequest
@@ -109,6 +109,15 @@ PRE_CALL: dict[str, Any] = {
 ROUTING_COMPLETE = PRE_CALL | {"business_phone_number": "+14045550100"}
 # [API-WEBHOOKS] call modified: the call with the change applied, and what changed.
 CALL_MODIFIED = DOCS_CALL | {"value": "250.00", "tags": ["booked"], "changes": ["value", "tags"]}
+# [API-WEBHOOKS] call modified after someone marked the call a good lead: `lead_status` is a
+# documented call field (values good_lead, not_a_lead, previously_marked_good_lead); that
+# `changes` names it "lead_status" is NOT in CallRail's published member list and is assumed
+# (docs/platforms/callrail.md, "Not confirmed from public sources").
+LEAD_MARKED = DOCS_CALL | {
+    "lead_status": "good_lead",
+    "value": "250.00",
+    "changes": ["lead_status", "value"],
+}
 # [CRM-FIXTURES] the abandoned inbound post-call body (fields that reach the call event).
 ABANDONED: dict[str, Any] = {
     "answered": False,
@@ -238,6 +247,80 @@ def test_call_modified_carries_the_later_qualification_it_will_send() -> None:
         DOCS_EVENT.event_id,
         250.0,
         "previously_marked_good_lead",
+    )
+
+
+@pytest.mark.parametrize("path", ["/call_modified", "/outbound_call_modified", ""])
+def test_call_modified_with_a_new_lead_status_is_one_qualification_of_the_call(path: str) -> None:
+    (event,) = _published([_request(LEAD_MARKED, path)])
+
+    assert event == parse_event(
+        DOCS_EVENT.model_dump(exclude={"event_id", "lead_status", "custom"})
+        | {
+            "kind": "qualification",
+            "qualified_at": NOW.isoformat(),
+            "lead_status": "good_lead",
+            "value": 250.0,
+            "custom": {
+                "source_name": "Google AdWords",
+                "lead_status": "good_lead",
+                "value": "250.00",
+            },
+        },
+        "US",
+    )
+    assert event.event_id == derive_qualification_id("callrail", "766970532", "good_lead")
+    assert event.event_id != DOCS_EVENT.event_id
+    assert event.call_event_id == DOCS_EVENT.event_id
+
+
+def test_post_call_then_qualification_then_its_retry_publish_the_call_and_one_qualification() -> (
+    None
+):
+    # CallRail does not resend, but a sender's replay of the same body must stay one event.
+    published = _published(
+        [
+            _request(DOCS_CALL, "/post_call"),
+            _request(LEAD_MARKED, "/call_modified"),
+            _request(LEAD_MARKED, "/call_modified"),
+        ]
+    )
+
+    assert [(event.kind, event.lead_status) for event in published] == [
+        ("call", "previously_marked_good_lead"),
+        ("qualification", "good_lead"),
+    ]
+
+
+def test_a_later_not_a_lead_is_a_second_qualification_with_its_own_id() -> None:
+    not_a_lead = LEAD_MARKED | {"lead_status": "not_a_lead", "changes": ["lead_status"]}
+
+    published = _published(
+        [_request(LEAD_MARKED, "/call_modified"), _request(not_a_lead, "/call_modified")]
+    )
+
+    assert [event.lead_status for event in published] == ["good_lead", "not_a_lead"]
+
+
+@pytest.mark.parametrize(
+    ("body", "changed"),
+    [
+        # Another documented change, while the call already has a lead status.
+        (LEAD_MARKED | {"changes": ["tags", "note"]}, "tags, note"),
+        # The status was cleared: nothing to qualify the call with.
+        (LEAD_MARKED | {"lead_status": None}, "lead_status, value"),
+        (LEAD_MARKED | {"lead_status": ""}, "lead_status, value"),
+    ],
+    ids=["other-change", "status-null", "status-empty"],
+)
+def test_call_modified_without_a_new_lead_status_publishes_nothing(
+    body: dict[str, Any], changed: str
+) -> None:
+    parsed = callrail.parse(_request(body, "/call_modified"), SETTINGS)
+
+    assert parsed.events == []
+    assert parsed.note == (
+        f"call_modified ({changed}) changes a call already reported; acknowledged, not sent again"
     )
 
 

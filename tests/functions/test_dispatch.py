@@ -579,3 +579,20 @@ def test_call_the_platform_says_is_not_spam_is_sent(
 ) -> None:
     assert push(client, "owox", call_event(spam=False)).status_code == 204
     assert len(collector.hits()) == 1
+
+
+def test_later_qualification_is_acked_and_skipped_by_ua_and_owox_with_the_reason(
+    client: FlaskClient, collector: Collector, dead_letters: Spy, capsys: pytest.CaptureFixture[str]
+) -> None:
+    qualification = call_event(
+        kind="qualification", lead_status="good_lead", qualified_at=started(timedelta(0))
+    )
+    for destination in ("ua", "owox"):
+        assert push(client, destination, qualification).status_code == 204
+    assert collector.hits() == []
+    assert dead_letters.pull(timeout_s=2) == []
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line]
+    reason = "a later lead qualification, not a call; Universal Analytics hits report calls only"
+    assert [
+        (line["outcome"], line["reason"], line["detail"], line["destination"]) for line in lines
+    ] == [("skipped", "skipped", reason, "ua"), ("skipped", "skipped", reason, "owox")]

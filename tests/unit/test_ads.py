@@ -322,3 +322,18 @@ def test_calls_older_than_the_click_window_are_too_old_for_google_ads() -> None:
     DESTINATIONS["google_ads"].check_age(call(), started + timedelta(days=90))
     with pytest.raises(TooOld, match="90 days"):
         DESTINATIONS["google_ads"].check_age(call(), started + timedelta(days=90, seconds=1))
+
+
+def test_later_qualification_is_no_second_conversion_of_its_call() -> None:
+    # The call (with its click id) converted when it was reported; a qualification of it is
+    # skipped rather than uploaded as a second ClickConversion under the same action.
+    qualification = call(
+        kind="qualification", lead_status="good_lead", qualified_at="2026-12-02T09:00:00Z"
+    )
+
+    with pytest.raises(NotQualified) as raised:
+        build_click_conversion(qualification, Settings(google_ads_conversion_action=ACTION))
+
+    assert raised.value.detail == (
+        "a later lead qualification, not a call; Google Ads takes calls only"
+    )

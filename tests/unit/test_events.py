@@ -14,6 +14,7 @@ from shared.events import (
     CallStatus,
     call_event_json_schema,
     derive_event_id,
+    derive_qualification_id,
     event_from_json,
     event_to_json,
     parse_event,
@@ -217,3 +218,68 @@ def test_start_time_out_of_range_in_utc_is_a_bad_payload() -> None:
     with pytest.raises(BadPayload) as caught:
         parse_event(call(started_at="0001-01-01T00:00:00+05:00"), "US")
     assert caught.value.field == "started_at"
+
+
+def qualification(**overrides: Any) -> dict[str, Any]:
+    return call(
+        **{
+            "kind": "qualification",
+            "lead_status": "good_lead",
+            "qualified_at": "2024-05-03T09:30:00+02:00",
+            **overrides,
+        }
+    )
+
+
+def test_qualification_id_differs_from_its_calls_and_repeats_for_the_same_status() -> None:
+    first = parse_event(qualification(), "US")
+    retry = parse_event(qualification(lead_status=" Good_Lead "), "US")
+    other = parse_event(qualification(lead_status="not_a_lead"), "US")
+
+    assert (
+        first.event_id
+        == retry.event_id
+        == derive_qualification_id("generic", "CA-1001", "good_lead")
+    )
+    assert len({first.event_id, other.event_id, derive_event_id("generic", "CA-1001")}) == 3
+    assert first.call_event_id == derive_event_id("generic", "CA-1001")
+
+
+def test_qualification_is_dated_by_qualified_at_in_utc_and_survives_pub_sub() -> None:
+    event = parse_event(qualification(), "US")
+
+    assert event.occurred_at == datetime(2024, 5, 3, 7, 30, tzinfo=UTC)
+    assert event_from_json(event_to_json(event)) == event
+    assert json.loads(event_to_json(event))["kind"] == "qualification"
+
+
+def test_a_calls_message_has_no_kind_so_earlier_readers_still_read_it() -> None:
+    event = parse_event(call(), "US")
+
+    assert "kind" not in json.loads(event_to_json(event))
+    assert event.occurred_at == event.started_at
+
+
+@pytest.mark.parametrize(
+    ("missing", "message"),
+    [
+        ("lead_status", "a qualification needs lead_status"),
+        ("qualified_at", "a qualification needs qualified_at"),
+    ],
+)
+def test_qualification_without_its_status_or_time_is_a_bad_payload(
+    missing: str, message: str
+) -> None:
+    data = {key: value for key, value in qualification().items() if key != missing}
+
+    with pytest.raises(BadPayload) as raised:
+        parse_event(data, "US")
+
+    assert raised.value.detail == f"body: Value error, {message}"
+
+
+def test_a_call_with_qualified_at_is_a_bad_payload() -> None:
+    with pytest.raises(BadPayload) as raised:
+        parse_event(call(qualified_at="2024-05-03T09:30:00Z"), "US")
+
+    assert raised.value.detail == "body: Value error, qualified_at is for kind qualification only"

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
+from shared.errors import CallSkipped
 from shared.events import CallEvent, parse_event
-from shared.hits.ga4 import build_ga4_body, fit_ga4_body, is_lead
+from shared.hits.ga4 import build_ga4_body, fit_ga4_body, is_lead, owox_ga4_body
 from shared.settings import Settings
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -247,3 +248,99 @@ def test_default_consent_fills_only_what_the_call_does_not_say() -> None:
     body = build_ga4_body(event(consent_ad_user_data="GRANTED"), settings, "1.2", NOW)
 
     assert body["consent"] == {"ad_user_data": "GRANTED", "ad_personalization": "DENIED"}
+
+
+# A qualification days after the call: GA4 takes events back-dated by 72 hours at most, so it
+# is dated when it arrived, not at the call's start.
+QUALIFIED = NOW - timedelta(minutes=2)
+CALL_FOUR_DAYS_AGO = NOW - timedelta(days=4)
+
+
+def qualification(lead_status: str, **overrides: Any) -> CallEvent:
+    return event(
+        kind="qualification",
+        lead_status=lead_status,
+        qualified_at=QUALIFIED.isoformat(),
+        started_at=CALL_FOUR_DAYS_AGO.isoformat(),
+        value=250.0,
+        currency="USD",
+        custom={},
+        **overrides,
+    )
+
+
+def qualification_params(call: CallEvent, lead_status: str) -> dict[str, Any]:
+    return {
+        # The call's own id, so the qualification joins its phone_call in a BigQuery export.
+        "call_event_id": call.call_event_id,
+        "call_source": "callrail",
+        "call_status": "answered",
+        "call_direction": "inbound",
+        "call_duration": 187,
+        "call_talk_time": 170,
+        "source": "google",
+        "medium": "cpc",
+        "campaign": "fall_storm_2024",
+        "page_location": "https://www.example.com/roof-repair",
+        "page_referrer": "https://www.google.com/",
+        "session_id": "1730810044",
+        "lead_status": lead_status,
+        "value": 250.0,
+        "currency": "USD",
+        "engagement_time_msec": 1,
+    }
+
+
+# Google's recommended events for lead generation, with `currency` and `value`:
+# https://developers.google.com/analytics/devguides/collection/ga4/reference/events
+# (qualify_lead, disqualify_lead); `lead_status` is GA4's own parameter name too
+# (Firebase Analytics' AnalyticsParameterLeadStatus).
+@pytest.mark.parametrize(
+    ("lead_status", "name"), [("good_lead", "qualify_lead"), ("not_a_lead", "disqualify_lead")]
+)
+def test_qualification_is_one_lead_event_dated_when_it_arrived(lead_status: str, name: str) -> None:
+    call = qualification(lead_status)
+
+    body = build_ga4_body(call, SETTINGS, "1760224793.1424413995", NOW)
+
+    assert body == {
+        "client_id": "1760224793.1424413995",
+        "timestamp_micros": int(QUALIFIED.timestamp()) * 1_000_000,
+        "events": [{"name": name, "params": qualification_params(call, lead_status)}],
+    }
+    assert call.call_event_id != call.event_id
+
+
+def test_owox_ga4_qualification_is_the_ga4_body_plus_tel() -> None:
+    call = qualification("good_lead")
+    body = build_ga4_body(call, SETTINGS, "1760224793.1424413995", NOW)
+
+    assert owox_ga4_body(body, call.caller)["events"] == [
+        {
+            "name": "qualify_lead",
+            "params": {**qualification_params(call, "good_lead"), "tel": "+12015550123"},
+        }
+    ]
+
+
+def test_qualification_statuses_follow_the_settings() -> None:
+    settings = Settings(
+        ga4_lead_statuses=frozenset({"hot"}), ga4_not_lead_statuses=frozenset({"junk"})
+    )
+
+    names = [
+        build_ga4_body(qualification(status), settings, "1.2", NOW)["events"][0]["name"]
+        for status in ("HOT", "Junk")
+    ]
+
+    assert names == ["qualify_lead", "disqualify_lead"]
+
+
+def test_qualification_with_a_status_in_neither_setting_is_skipped_with_the_reason() -> None:
+    with pytest.raises(CallSkipped) as raised:
+        build_ga4_body(qualification("previously_marked_good_lead"), SETTINGS, "1.2", NOW)
+
+    assert raised.value.detail == (
+        "lead status in neither GA4_LEAD_STATUSES nor GA4_NOT_LEAD_STATUSES; "
+        "the qualification is not sent"
+    )

@@ -11,7 +11,7 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from shared.errors import ConfigError, HitRejected
+from shared.errors import CallSkipped, ConfigError, HitRejected
 from shared.events import CallEvent, CallStatus, parse_event
 from shared.hits.ua import (
     build_ua_hit,
@@ -282,3 +282,16 @@ def test_a_phone_field_cannot_be_mapped_to_a_custom_dimension() -> None:
     with pytest.raises(ConfigError) as raised:
         Settings.from_env({"CUSTOM_PARAMETERS": "tracking_number=cd1"})
     assert "tracking_number" in str(raised.value)
+
+
+def test_later_qualification_is_skipped_not_sent_as_another_call(hit_settings: Settings) -> None:
+    qualification = answered_call(
+        kind="qualification", lead_status="good_lead", qualified_at=NOW.isoformat()
+    )
+
+    with pytest.raises(CallSkipped) as raised:
+        build_ua_hit(qualification, hit_settings, "555.666", NOW)
+
+    assert raised.value.detail == (
+        "a later lead qualification, not a call; Universal Analytics hits report calls only"
+    )
