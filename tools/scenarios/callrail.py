@@ -229,6 +229,34 @@ def _lead_qualified_events(started: datetime) -> list[dict[str, Any]]:
     ]
 
 
+def _lead_qualified_later(started: datetime, base_url: str, sent: datetime) -> list[Sample]:
+    # The call is reported at post-call; days later someone marks it a good lead and CallRail
+    # sends call modified with the status applied and named in `changes`.
+    marked = post_call_body(
+        started, lead_status="good_lead", value="350.00", changes=["lead_status", "value"]
+    )
+    return [
+        signed("/callrail/post_call", post_call_body(started)),
+        signed("/callrail/call_modified", marked),
+    ]
+
+
+def _lead_qualified_later_events(started: datetime) -> list[dict[str, Any]]:
+    call = _answered_events(started)[0]
+    qualification = {
+        **call,
+        "kind": "qualification",
+        "lead_status": "good_lead",
+        "value": 350.0,
+        "custom": {**call["custom"], "lead_status": "good_lead", "value": "350.00"},
+        # Ingest sets the request's arrival time, which a scenario cannot know in advance; the
+        # event id (source, call id, lead status) does not depend on it, and the end-to-end test
+        # compares ids. Whole-event comparisons set the received time (contract tests).
+        "qualified_at": started.isoformat(),
+    }
+    return [call, qualification]
+
+
 # scenario name → (the requests in arrival order, the events they must publish)
 SCENARIOS: Scenarios = {
     "answered": (_answered, _answered_events),
@@ -240,4 +268,5 @@ SCENARIOS: Scenarios = {
     "outbound": (_outbound, _outbound_events),
     "lead-qualified": (_lead_qualified, _lead_qualified_events),
     "spam": (_spam, _spam_events),
+    "lead-qualified-later": (_lead_qualified_later, _lead_qualified_later_events),
 }
