@@ -236,8 +236,8 @@ def test_call_modified_at_the_bare_url_publishes_nothing() -> None:
 
 def test_call_modified_carries_the_later_qualification_it_will_send() -> None:
     # [API-WEBHOOKS]: read as a post-call, the modified call shows the new value and tags;
-    # acknowledged today so the call is not counted twice (a later issue sends it as a lead
-    # update).
+    # at its own path it is acknowledged (no lead status among its changes), so the call is
+    # not counted twice.
     modified = CALL_MODIFIED.copy()
     del modified["changes"]
 
