@@ -53,9 +53,11 @@ class Destination:
         return self.build(event, settings, now)
 
     def check_age(self, event: CallEvent, now: datetime) -> None:
-        """Raises TooOld when the call started longer ago than this destination takes."""
-        if now - event.started_at > self.max_age:
-            raise TooOld(f"call started more than {age_text(self.max_age)} ago")
+        """Raises TooOld when what the event reports (the call's start, or a later
+        qualification) happened longer ago than this destination takes."""
+        if now - event.occurred_at > self.max_age:
+            what = "call qualified" if event.is_qualification else "call started"
+            raise TooOld(f"{what} more than {age_text(self.max_age)} ago")
 
 
 def guard_pii(values: Mapping[str, object], phones: tuple[str, ...]) -> None:

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from shared.errors import CallSkipped
+from shared.destinations import DESTINATIONS
+from shared.errors import CallSkipped, TooOld
 from shared.events import CallEvent, parse_event
 from shared.hits.ga4 import build_ga4_body, fit_ga4_body, is_lead, owox_ga4_body
 from shared.settings import Settings
@@ -344,3 +345,23 @@ def test_qualification_with_a_status_in_neither_setting_is_skipped_with_the_reas
         "lead status in neither GA4_LEAD_STATUSES nor GA4_NOT_LEAD_STATUSES; "
         "the qualification is not sent"
     )
+
+
+def test_a_qualification_days_after_its_call_is_young_enough_for_ga4() -> None:
+    # GA4 takes events 72 hours back: the age that counts is the qualification's, not the call's.
+    now = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+    qualification = parse_event(
+        {
+            "source": "callrail",
+            "kind": "qualification",
+            "call_id": "CAL-aged-1",
+            "status": "answered",
+            "started_at": "2026-11-20T09:00:00Z",
+            "qualified_at": "2026-11-30T11:00:00Z",
+            "lead_status": "good_lead",
+        },
+        "US",
+    )
+    DESTINATIONS["ga4"].check_age(qualification, now)
+    with pytest.raises(TooOld, match="call qualified"):
+        DESTINATIONS["ga4"].check_age(qualification, now + timedelta(hours=73))
