@@ -91,7 +91,18 @@ class Pipeline:
 
     def all_published(self, wait_s: float) -> list[dict[str, Any]]:
         """Every message on the spy subscription that arrives within `wait_s` (acked)."""
-        return self._pull(SPY_SUBSCRIPTION, None, 10**6, wait_s)
+        return self._pull(SPY_SUBSCRIPTION, None, 10**6, wait_s, rpc_timeout_s=1)
+
+    def published_ids(
+        self, expected: set[str], timeout_s: float = 30, grace_s: float = 1.5
+    ) -> set[str]:
+        """Event ids published to the call topic: polled until every expected id arrived (or
+        `timeout_s`), then `grace_s` more, so an unexpected extra event is seen too."""
+        seen: set[str] = set()
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and not expected <= seen:
+            seen |= _event_ids(self._pull(SPY_SUBSCRIPTION, None, 1, 0.5, rpc_timeout_s=1))
+        return seen | _event_ids(self.all_published(wait_s=grace_s))
 
     def forget_deliveries(self) -> None:
         """Empty the delivery ledger, so a scenario's fixed call ids are new calls again."""
@@ -127,8 +138,15 @@ class Pipeline:
         return found
 
     def _pull(
-        self, subscription: str, event_id: str | None, count: int, timeout_s: float
+        self,
+        subscription: str,
+        event_id: str | None,
+        count: int,
+        timeout_s: float,
+        rpc_timeout_s: float = 5,
     ) -> list[dict[str, Any]]:
+        # The emulator holds an empty pull until near its deadline (about 4 s of 5); a short
+        # deadline makes it answer at once, for polling.
         subscriber = pubsub_v1.SubscriberClient()
         path = subscriber.subscription_path(self.stack.project, subscription)
         found: list[dict[str, Any]] = []
@@ -136,7 +154,7 @@ class Pipeline:
         try:
             while time.monotonic() < deadline and len(found) < count:
                 response = subscriber.pull(
-                    request={"subscription": path, "max_messages": 100}, timeout=5
+                    request={"subscription": path, "max_messages": 100}, timeout=rpc_timeout_s
                 )
                 if response.received_messages:
                     subscriber.acknowledge(
@@ -156,6 +174,10 @@ class Pipeline:
         return found
 
 
+def _event_ids(messages: list[dict[str, Any]]) -> set[str]:
+    return {message["attributes"]["event_id"] for message in messages}
+
+
 def generic_event_id(call_id: str) -> str:
     """The event id ingest derives for a generic call without one."""
     return derive_event_id("generic", call_id)
@@ -164,8 +186,7 @@ def generic_event_id(call_id: str) -> str:
 @pytest.fixture(scope="session")
 def pipeline() -> Iterator[Pipeline]:
     """One stack for the e2e session; each test clears the collector first."""
-    # Fewer delivery attempts than a deploy's 40, so the dead-letter test ends within minutes;
-    # 15 is where the emulator stopped dropping messages answered 503 (tools/topology.py).
+    # Fewer delivery attempts than a deploy's 40, so the dead-letter test ends sooner.
     stack = Stack(
         ports=Ports.free(),
         env=E2E_ENV,
