@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from shared.errors import BadSignature
-from shared.events import parse_event
 from shared.settings import Settings
 from shared.sources import callrail
 from shared.sources.base import WebhookRequest
@@ -49,37 +48,6 @@ def test_published_known_answer_verifies() -> None:
     callrail.verify(_request(signature=DOCS_SIGNATURE), [DOCS_KEY])
 
 
-def test_published_sample_is_a_voicemail_event() -> None:
-    parsed = callrail.parse(_request(), SETTINGS)
-
-    assert list(parsed.events) == [
-        parse_event(
-            {
-                "source": "callrail",
-                "call_id": "766970532",
-                "status": "voicemail",
-                "direction": "inbound",
-                "started_at": "2018-02-19T13:41:00.236-05:00",
-                "duration_s": 13,
-                "caller": "+12148654559",
-                "tracking_number": "+14045558514",
-                "utm_source": "google",
-                "utm_medium": "cpc",
-                "utm_campaign": "Google AdWords",
-                "first_call": False,
-                "lead_status": "previously_marked_good_lead",
-                "recording_available": True,
-                "custom": {
-                    "source_name": "Google AdWords",
-                    "lead_status": "previously_marked_good_lead",
-                },
-            },
-            "US",
-        )
-    ]
-
-
-@pytest.mark.parametrize("event", ["pre_call", "call_routing_complete"])
 def test_in_progress_events_are_acknowledged_without_events(event: str) -> None:
     parsed = callrail.parse(_request(subpath=f"/{event}"), SETTINGS)
 
