@@ -48,6 +48,7 @@ def test_published_known_answer_verifies() -> None:
     callrail.verify(_request(signature=DOCS_SIGNATURE), [DOCS_KEY])
 
 
+@pytest.mark.parametrize("event", ["pre_call", "call_routing_complete"])
 def test_in_progress_events_are_acknowledged_without_events(event: str) -> None:
     parsed = callrail.parse(_request(subpath=f"/{event}"), SETTINGS)
 
