@@ -31,7 +31,7 @@ import threading
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -41,9 +41,11 @@ from typing import Any
 import requests
 from google.cloud import pubsub_v1
 
+from shared.deliveries import firestore_client
 from shared.events import derive_event_id
 from shared.hits.ua import cache_buster
 from shared.outbox import sweep
+from shared.publish import publisher
 from shared.settings import Settings
 from tools.replay import DeadLetter, Filter, ledger_lookup, replay
 from tools.scenarios import PLATFORMS, build_requests, expected_events, scenario_names
@@ -262,7 +264,30 @@ MAX_TRACED = 20
 
 
 def run(options: Options, ports: Ports | None = None) -> Report:
-    """One soak run on a fresh stack of its own."""
+    """One soak run on a fresh stack of its own; the caller's emulator settings and clients are
+    as they were afterwards (a test session goes on with its own emulators)."""
+    with _own_emulator_clients():
+        return _run(options, ports)
+
+
+@contextlib.contextmanager
+def _own_emulator_clients() -> Iterator[None]:
+    names = ("PUBSUB_EMULATOR_HOST", "FIRESTORE_EMULATOR_HOST")
+    saved = {name: os.environ.get(name) for name in names}
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        # Process-wide clients made during the run point at this run's (stopped) emulators.
+        firestore_client.cache_clear()
+        publisher.cache_clear()
+
+
+def _run(options: Options, ports: Ports | None) -> Report:
     rng = random.Random(options.seed)
     env = {
         "HTTP_TIMEOUT_SECONDS": str(HTTP_TIMEOUT_S),
