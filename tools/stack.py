@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -342,11 +343,23 @@ def _google_ads_env(collector_url: str) -> dict[str, str]:
     }
 
 
+# Ports handed out for our servers lie below Linux's ephemeral range (32768-60999 by default):
+# a port from that range can be taken as the local end of any outgoing connection in the seconds
+# before an emulator binds it (seen under e2e load as the Firestore emulator's BindException).
+_SERVER_PORTS = range(20000, 32768)
+
+
 def free_port() -> int:
-    """A TCP port on loopback that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A TCP port on loopback that nothing listens on right now, outside the ephemeral range."""
+    for _ in range(100):
+        port = random.randrange(_SERVER_PORTS.start, _SERVER_PORTS.stop)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise StackError(f"no free port in {_SERVER_PORTS.start}-{_SERVER_PORTS.stop - 1}")
 
 
 def port_in_use(host: str, port: int) -> bool:

@@ -208,7 +208,10 @@ def pipeline() -> Iterator[Pipeline]:
 
 @pytest.fixture(autouse=True)
 def clean_collector(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Forget earlier hits and faults; point this process's Pub/Sub clients at the emulator."""
+    """Forget earlier hits, faults and deliveries; point this process's Pub/Sub clients at the
+    emulator."""
     monkeypatch.setenv("PUBSUB_EMULATOR_HOST", pipeline.stack.emulator_host)
     for path in ("/hits", "/faults"):
         requests.delete(f"{pipeline.stack.collector_url}{path}", timeout=5).raise_for_status()
+    # Platform samples and scenarios carry fixed call ids: each test's calls are new calls.
+    pipeline.forget_deliveries()
