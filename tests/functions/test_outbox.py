@@ -93,7 +93,11 @@ def test_publish_failure_keeps_the_call_and_answers_202_logging_kept(
     settings: Settings, kept: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     reply = handle_webhook(
-        signed_request(answered_call()), settings, failing_publish, NOW, keep=keep_events
+        signed_request(answered_call()),
+        settings,
+        failing_publish,
+        datetime.now(UTC),  # the signature's clock: NOW was read when the module was imported
+        keep=keep_events,
     )
     snapshots = list(kept.stream())
     event = event_from_json(snapshots[0].to_dict()["data"])
@@ -116,7 +120,7 @@ def test_publish_and_store_both_failing_is_a_503_to_retry(settings: Settings) ->
         signed_request(answered_call()),
         settings,
         failing_publish,
-        NOW,
+        datetime.now(UTC),
         keep=lambda events, settings, now: False,
     )
     assert (reply.status, dict(reply.headers)) == (503, {"Retry-After": "30"})
