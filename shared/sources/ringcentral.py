@@ -6,15 +6,16 @@ notification says how the whole call ended, and ingest keeps no state, so only t
 
 - a person picking up: an `Inbound` business party (it has an `extensionId`) or the customer's
   party of an outbound call reaching `Answered` → answered;
-- a business party reaching `VoiceMail` → voicemail;
 - the subscription owner's own party leaving without having missed the call → answered (the
   owner is a user, never an IVR menu or a queue); any non-queue business party that RingCentral
-  marks `missedCall` → missed;
-- the customer's party (no `extensionId`) reaching `Disconnected`, the end of the call → missed.
+  marks `missedCall` → missed (a call that went to voicemail included: its party's `VoiceMail`
+  state comes before that party's `missedCall` disconnect, and Pub/Sub keeps no order between
+  the two, so reporting both would make the outcome a race).
 
-An answered or voicemail report comes before the call's end by the talk or message time, and
-the event id is the session's, so the delivery ledger keeps it and drops the later "missed";
-a missed call is never reported as answered. `Gone` (the party moved: transfer, park, pickup),
+The customer's party leaving publishes nothing: it does not say whether anyone talked, and an
+"answered" published earlier may still be in delivery. So a call that only reached an IVR or a
+queue and was abandoned there is not reported, and a missed call is never reported as answered
+nor an answered one as missed. `Gone` (the party moved: transfer, park, pickup),
 IVR and queue parties leaving, ringing, hold and park states publish nothing.
 """
 
@@ -138,8 +139,6 @@ def _verdict(party: Mapping[str, Any], owner_id: str) -> _Verdict | None:
     status: CallStatus | None = None
     if code == "answered":
         status = CallStatus.ANSWERED if _person_picked_up(party) else None
-    elif code == "voicemail":
-        status = CallStatus.VOICEMAIL if _is_business(party) else None
     elif code == "disconnected":
         status = _left(party, owner_id)
     return _Verdict(status, party) if status else None
@@ -154,7 +153,9 @@ def _person_picked_up(party: Mapping[str, Any]) -> bool:
 
 def _left(party: Mapping[str, Any], owner_id: str) -> CallStatus | None:
     if not _is_business(party):
-        return CallStatus.MISSED  # the customer hung up: the call is over
+        # The customer hung up: the call is over, but this party does not say whether anyone
+        # talked, and an earlier "answered" may still be on its way (Pub/Sub keeps no order).
+        return None
     if party.get("queueCall") is True:
         return None  # one queue member not taking the call says nothing of the call
     missed = fields.boolean(party.get("missedCall"), "body.parties.missedCall")

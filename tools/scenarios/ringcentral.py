@@ -171,15 +171,15 @@ def _voicemail(started: datetime, base_url: str, sent: datetime) -> list[Sample]
             (0, "Setup", {}),
             (1, "Proceeding", {}),
             (21, "VoiceMail", {}),
-            # Unconfirmed whether RingCentral marks this party missed; either way the
-            # voicemail published 40 s earlier is what the ledger keeps.
+            # The VoiceMail state publishes nothing: this disconnect, marked missed, is the
+            # outcome (a voicemail is reported as missed: see shared/sources/ringcentral.py).
             (61, "Disconnected", {"missedCall": True}),
         ],
     )
 
 
 def _voicemail_events(started: datetime) -> list[dict[str, Any]]:
-    return [_event(VOICEMAIL_ID, started + timedelta(seconds=21), "voicemail")]
+    return [_event(VOICEMAIL_ID, started + timedelta(seconds=61), "missed")]
 
 
 # -- multi-leg: IVR → call queue → three agents ring, the second answers (account level) --
@@ -266,7 +266,8 @@ def _ivr_hangup(started: datetime, base_url: str, sent: datetime) -> list[Sample
 
 
 def _ivr_hangup_events(started: datetime) -> list[dict[str, Any]]:
-    return [_event(IVR_HANGUP_ID, started + timedelta(seconds=20), "missed")]
+    # The caller leaving says nothing of who talked: an IVR hang-up is not reported.
+    return []
 
 
 # -- transfer: agent A answers, warm-transfers to agent B and leaves (`Gone`) -------------
