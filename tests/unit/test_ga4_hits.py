@@ -42,6 +42,24 @@ def event(**overrides: Any) -> CallEvent:
     return parse_event(call, "US")
 
 
+def call_params(call: CallEvent) -> dict[str, Any]:
+    """The GA4 params every body for `event()` carries: the call and its attribution."""
+    return {
+        "call_event_id": call.event_id,
+        "call_source": "callrail",
+        "call_status": "answered",
+        "call_direction": "inbound",
+        "call_duration": 187,
+        "call_talk_time": 170,
+        "source": "google",
+        "medium": "cpc",
+        "campaign": "fall_storm_2024",
+        "page_location": "https://www.example.com/roof-repair",
+        "page_referrer": "https://www.google.com/",
+        "session_id": "1730810044",
+    }
+
+
 def test_realistic_call_becomes_one_phone_call_event_dated_at_its_start() -> None:
     call = event()
 
@@ -54,18 +72,7 @@ def test_realistic_call_becomes_one_phone_call_event_dated_at_its_start() -> Non
             {
                 "name": "phone_call",
                 "params": {
-                    "call_event_id": call.event_id,
-                    "call_source": "callrail",
-                    "call_status": "answered",
-                    "call_direction": "inbound",
-                    "call_duration": 187,
-                    "call_talk_time": 170,
-                    "source": "google",
-                    "medium": "cpc",
-                    "campaign": "fall_storm_2024",
-                    "page_location": "https://www.example.com/roof-repair",
-                    "page_referrer": "https://www.google.com/",
-                    "session_id": "1730810044",
+                    **call_params(call),
                     "keyword": "roof repair",
                     "qualified": 1,
                     "engagement_time_msec": 1,
@@ -137,18 +144,7 @@ def test_answered_first_call_with_a_value_is_also_a_generate_lead_with_the_same_
     body = build_ga4_body(call, SETTINGS, "1760224793.1424413995", NOW)
 
     params = {
-        "call_event_id": call.event_id,
-        "call_source": "callrail",
-        "call_status": "answered",
-        "call_direction": "inbound",
-        "call_duration": 187,
-        "call_talk_time": 170,
-        "source": "google",
-        "medium": "cpc",
-        "campaign": "fall_storm_2024",
-        "page_location": "https://www.example.com/roof-repair",
-        "page_referrer": "https://www.google.com/",
-        "session_id": "1730810044",
+        **call_params(call),
         "first_call": 1,
         "value": 120.5,
         "currency": "USD",
