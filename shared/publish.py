@@ -125,6 +125,38 @@ class _State(Enum):
     DONE = "done"
 
 
+class _Wakeup:
+    """Wakes the one request waiting on it; every method is called with the batcher's lock held.
+
+    A lock held until the wake-up, rather than a Condition: a Condition makes, queues and
+    drops a lock of its own on every wait, and waits are most of what a request does here.
+    """
+
+    __slots__ = ("_sent", "_signal")
+
+    def __init__(self) -> None:
+        self._signal = threading.Lock()
+        self._signal.acquire()
+        self._sent = False
+
+    def wake(self) -> None:
+        if not self._sent:
+            self._sent = True
+            self._signal.release()
+
+    def wait(self, timeout_s: float, held: threading.Lock) -> None:
+        """Wait up to `timeout_s` with `held` released; returns with it held again."""
+        held.release()
+        try:
+            woken = self._signal.acquire(timeout=timeout_s)
+        finally:
+            held.acquire()
+        if self._sent:
+            if not woken:  # woken just after the wait timed out: take the signal back
+                self._signal.acquire()
+            self._sent = False
+
+
 @dataclass(eq=False)
 class _Pending:
     """One request's messages, from the queue to their ack."""
@@ -132,7 +164,7 @@ class _Pending:
     messages: list[PubsubMessage]
     size: int
     deadline: float
-    woken: threading.Condition
+    woken: _Wakeup = field(default_factory=_Wakeup)
     state: _State = _State.QUEUED
     message_ids: list[str] = field(default_factory=list)
     error: str | None = None
@@ -159,7 +191,6 @@ class _Batcher:
             [PubsubMessage.pb()(data=data, attributes=attributes) for data, attributes in messages],
             sum(len(data) for data, _ in messages),
             deadline,
-            threading.Condition(self._lock),
         )
         with self._lock:
             self._queue.append(pending)
@@ -173,7 +204,7 @@ class _Batcher:
                     raise PublishFailed(
                         f"Pub/Sub did not acknowledge {len(messages)} within {timeout_s:g} s"
                     )
-                pending.woken.wait(min(deadline - now, STALLED_AFTER_S))
+                pending.woken.wait(min(deadline - now, STALLED_AFTER_S), self._lock)
         if pending.error is not None:
             raise PublishFailed(f"Pub/Sub did not acknowledge: {pending.error}")
         return pending.message_ids
@@ -208,9 +239,9 @@ class _Batcher:
             if pending.state is _State.DONE:  # it gave up meanwhile
                 continue
             pending.state, pending.error, pending.message_ids = _State.DONE, error, message_ids
-            pending.woken.notify()
+            pending.woken.wake()
         if self._queue:
-            self._queue[0].woken.notify()
+            self._queue[0].woken.wake()
 
     def _take_batch(self) -> list[_Pending]:
         batch: list[_Pending] = []

@@ -64,8 +64,12 @@ def topic() -> str:
     return f"projects/p/topics/batches-{uuid.uuid4().hex[:8]}"
 
 
-def use(api: HeldPublish, monkeypatch: pytest.MonkeyPatch) -> HeldPublish:
+def use(api: HeldPublish, monkeypatch: pytest.MonkeyPatch, *, hedge: bool = False) -> HeldPublish:
+    """Publish through `api`; unless `hedge`, a held publish never counts as stalled, so that
+    which messages travel together does not depend on how fast the test's threads start."""
     monkeypatch.setattr(publish, "publisher", lambda: api)
+    if not hedge:
+        monkeypatch.setattr(publish, "STALLED_AFTER_S", WAIT_S * 2)
     return api
 
 
@@ -161,7 +165,7 @@ def test_a_batch_stops_before_1_mb(topic: str, monkeypatch: pytest.MonkeyPatch) 
 def test_a_stalled_publish_does_not_hold_the_next_request_back(
     topic: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    api = use(HeldPublish(hold_first=1), monkeypatch)
+    api = use(HeldPublish(hold_first=1), monkeypatch, hedge=True)
     requests = Requests()
     requests.start(topic, b"stalled")
     api.wait_for_calls(1)
@@ -262,3 +266,28 @@ def test_concurrent_publishes_reach_the_emulator_once_each_under_their_own_ids(
         assert [(by_id[m].data, by_id[m].attributes) for m in message_ids] == [
             (f"{index}-{n}".encode(), {"n": str(n)}) for n in range(3)
         ]
+
+
+def test_a_wakeup_sent_just_after_its_wait_timed_out_is_not_left_over_for_the_next_wait() -> None:
+    held, wakeup = threading.Lock(), publish._Wakeup()
+    waited = threading.Event()
+
+    def waiter() -> None:
+        with held:
+            wakeup.wait(0.05, held)
+        waited.set()
+
+    thread = threading.Thread(target=waiter, daemon=True)
+    with held:
+        thread.start()
+        time.sleep(0.01)  # the waiter has released `held` to wait
+    with held:
+        time.sleep(0.1)  # its wait has timed out; it is waiting for `held` again
+        wakeup.wake()
+    assert waited.wait(WAIT_S)
+    with held:
+        started = time.monotonic()
+        wakeup.wait(0.05, held)  # nothing sent since: this one must time out
+        assert time.monotonic() - started >= 0.05
+        wakeup.wake()
+        wakeup.wait(WAIT_S, held)  # sent: returns at once
