@@ -6,14 +6,14 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
 
 from shared import publish
 from shared.errors import DestinationUnavailable, PublishFailed
 from shared.hits.outbound import OutboundRequest
-from shared.sending import send
+from shared.sending import WATCHDOG_THREAD_NAME, send
 from shared.settings import Settings
 
 TIMEOUT_S = 0.6
@@ -23,6 +23,8 @@ DRIP_EVERY_S = 0.05
 SLACK_S = 0.5
 HEAD = b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n"
 BODY_HEAD = b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n"
+# The server closes each connection after its answer: said so, no send reuses a closing one.
+CLOSING_HEAD = b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
 
 
 class DrippingServer:
@@ -101,6 +103,41 @@ def test_prompt_destination_is_sent_and_its_connection_survives_for_the_next_sen
     assert send(_post(server.url), SETTINGS) == 204
     time.sleep(TIMEOUT_S + 0.1)  # past the first send's deadline: its timer must not fire late
     assert send(_post(server.url), SETTINGS) == 204
+
+
+def _cut_after(url: str, timeout_s: float) -> tuple[str, bool]:
+    """What a send with its own deadline raised, and whether it ended at that deadline."""
+    started = time.monotonic()
+    try:
+        send(_post(url), Settings(http_timeout_s=timeout_s))
+    except DestinationUnavailable as error:
+        outcome = str(error)
+    else:
+        outcome = "sent"
+    return outcome, timeout_s <= time.monotonic() - started < timeout_s + SLACK_S
+
+
+@pytest.mark.parametrize(
+    "server", [pytest.param((BODY_HEAD, b"x" * 100_000), id="body dripped")], indirect=True
+)
+def test_concurrent_sends_are_each_cut_at_their_own_deadline(server: DrippingServer) -> None:
+    # Deadlines further apart than the slack: a send cut at another's deadline is seen.
+    timeouts_s = [0.3, 0.9, 1.5] * 2
+    with ThreadPoolExecutor(max_workers=len(timeouts_s)) as sends:
+        cuts = list(sends.map(lambda timeout_s: _cut_after(server.url, timeout_s), timeouts_s))
+    assert cuts == [
+        (f"no answer within {timeout_s:g} s from destination", True) for timeout_s in timeouts_s
+    ]
+
+
+@pytest.mark.parametrize(
+    "server", [pytest.param((CLOSING_HEAD, b""), id="prompt, closing")], indirect=True
+)
+def test_many_concurrent_sends_share_one_watchdog_thread(server: DrippingServer) -> None:
+    with ThreadPoolExecutor(max_workers=8) as sends:
+        statuses = list(sends.map(lambda _: send(_post(server.url), SETTINGS), range(200)))
+    watchdogs = [thread for thread in threading.enumerate() if thread.name == WATCHDOG_THREAD_NAME]
+    assert (set(statuses), len(watchdogs)) == ({204}, 1)
 
 
 class SlowPublisher:
