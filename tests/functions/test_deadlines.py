@@ -1,4 +1,7 @@
-"""One deadline per send and per publish batch, against a loopback server that drips its answer."""
+"""One deadline per send, against a loopback server that drips its answer.
+
+A publish's deadline is tested with the publisher, in test_publish_batches.py.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +9,11 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from shared import publish
-from shared.errors import DestinationUnavailable, PublishFailed
+from shared.errors import DestinationUnavailable
 from shared.hits.outbound import OutboundRequest
 from shared.sending import WATCHDOG_THREAD_NAME, send
 from shared.settings import Settings
@@ -138,45 +140,3 @@ def test_many_concurrent_sends_share_one_watchdog_thread(server: DrippingServer)
         statuses = list(sends.map(lambda _: send(_post(server.url), SETTINGS), range(200)))
     watchdogs = [thread for thread in threading.enumerate() if thread.name == WATCHDOG_THREAD_NAME]
     assert (set(statuses), len(watchdogs)) == ({204}, 1)
-
-
-class SlowPublisher:
-    """A Pub/Sub client whose acks arrive one after another, `every_s` apart."""
-
-    def __init__(self, every_s: float) -> None:
-        self.every_s = every_s
-        self.published = 0
-
-    def topic_path(self, project: str, topic: str) -> str:
-        return f"projects/{project}/topics/{topic}"
-
-    def publish(self, topic: str, data: bytes, **attributes: str) -> Future[str]:
-        self.published += 1
-        future: Future[str] = Future()
-        ack = threading.Timer(
-            self.every_s * self.published, future.set_result, [f"m{self.published}"]
-        )
-        ack.daemon = True
-        ack.start()
-        return future
-
-
-def test_publish_batch_gets_one_deadline_not_one_timeout_per_message(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # Each ack comes within TIMEOUT_S of the one before, the last long after the first send.
-    slow = SlowPublisher(every_s=TIMEOUT_S * 0.6)
-    monkeypatch.setattr(publish, "publisher", lambda: slow)
-    messages = [(b"{}", {"event_id": f"ev_{index}"}) for index in range(3)]
-    started = time.monotonic()
-    with pytest.raises(PublishFailed, match="did not acknowledge 2 within"):
-        publish._publish_all("projects/p/topics/t", messages, TIMEOUT_S)
-    assert TIMEOUT_S <= time.monotonic() - started < TIMEOUT_S + SLACK_S
-
-
-def test_publish_batch_acked_within_the_deadline_returns_every_message_id(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(publish, "publisher", lambda: SlowPublisher(every_s=0.01))
-    messages = [(b"{}", {"event_id": f"ev_{index}"}) for index in range(3)]
-    assert publish._publish_all("projects/p/topics/t", messages, TIMEOUT_S) == ["m1", "m2", "m3"]

@@ -185,8 +185,12 @@ def test_a_request_out_of_time_while_queued_is_withdrawn_unpublished(
     requests = Requests()
     requests.start(topic, b"held")
     api.wait_for_calls(1)
-    with pytest.raises(PublishFailed, match=r"did not acknowledge 1 within 0\.2 s"):
-        publish._publish_all(topic, [(b"late", {})], 0.2)
+    late: list[publish.Message] = [(b"late-1", {}), (b"late-2", {}), (b"late-3", {})]
+    started = time.monotonic()
+    # One deadline for the request's three messages, not one per message.
+    with pytest.raises(PublishFailed, match=r"did not acknowledge 3 within 0\.2 s"):
+        publish._publish_all(topic, late, 0.2)
+    assert 0.2 <= time.monotonic() - started < 0.2 + 1.0
     api.release.set()
     requests.join()
     # Withdrawn, never sent: ingest may keep the call without it ever arriving twice.
@@ -291,3 +295,24 @@ def test_a_wakeup_sent_just_after_its_wait_timed_out_is_not_left_over_for_the_ne
         assert time.monotonic() - started >= 0.05
         wakeup.wake()
         wakeup.wait(WAIT_S, held)  # sent: returns at once
+
+
+def test_after_a_shared_batch_the_next_publish_waits_for_company(
+    topic: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api = use(HeldPublish(hold_first=1), monkeypatch)
+    monkeypatch.setattr(publish, "LINGER_S", 0.5)
+    requests = Requests()
+    requests.start(topic, b"first")
+    api.wait_for_calls(1)
+    for data in (b"a", b"b"):
+        requests.start(topic, data)
+    wait_until_queued(topic, 2)
+    api.release.set()
+    api.wait_for_calls(1)  # a and b went together: the load is shared
+    requests.start(topic, b"c")
+    time.sleep(0.1)  # c's publish is waiting for company, not yet called
+    assert len(api.batches) == 2
+    requests.start(topic, b"d")
+    requests.join()
+    assert [sorted(batch) for batch in api.batches] == [[b"first"], [b"a", b"b"], [b"c", b"d"]]
