@@ -196,7 +196,10 @@ class _Commits:
         return self._commit(self._write(update=update, current_document=self._must_not_exist), call)
 
     def merge(self, name: str, fields: Mapping[str, object], call: dict[str, Any]) -> datetime:
-        """Write these fields, keeping the document's others, creating it if missing."""
+        """Write these fields, keeping the document's others, creating it if missing.
+
+        Each name is one plain field (no dots): the mask takes it as a field path unquoted.
+        """
         update = self._document(name=name, fields=self._encode(fields))
         # What set(merge=True) sends: every field written is in the mask, sorted.
         mask = self._mask(field_paths=sorted(fields))
