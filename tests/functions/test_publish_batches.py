@@ -104,6 +104,23 @@ def wait_until_queued(topic: str, count: int) -> None:
         time.sleep(0.005)
 
 
+def queued_behind_a_held_publish(
+    topic: str, api: HeldPublish, payloads: list[bytes], *, release: bool = True
+) -> Requests:
+    """`first` is published and held; `payloads` queue behind it, each its own request; then
+    (if `release`) the held publish answers and every request is waited for."""
+    requests = Requests()
+    requests.start(topic, b"first")
+    api.wait_for_calls(1)
+    for data in payloads:
+        requests.start(topic, data)
+    wait_until_queued(topic, len(payloads))
+    if release:
+        api.release.set()
+        requests.join()
+    return requests
+
+
 def test_a_lone_message_is_published_at_once_alone(
     topic: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -116,15 +133,8 @@ def test_messages_arriving_during_a_publish_go_together_in_the_next(
     topic: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     api = use(HeldPublish(hold_first=1), monkeypatch)
-    requests = Requests()
-    requests.start(topic, b"first")
-    api.wait_for_calls(1)
     later = [f"later-{index}".encode() for index in range(5)]
-    for data in later:
-        requests.start(topic, data)
-    wait_until_queued(topic, len(later))
-    api.release.set()
-    requests.join()
+    requests = queued_behind_a_held_publish(topic, api, later)
     assert api.batches[0] == [b"first"]
     assert sorted(api.batches[1]) == sorted(later)
     assert len(api.batches) == 2
@@ -136,29 +146,15 @@ def test_messages_arriving_during_a_publish_go_together_in_the_next(
 
 def test_a_batch_stops_at_100_messages(topic: str, monkeypatch: pytest.MonkeyPatch) -> None:
     api = use(HeldPublish(hold_first=1), monkeypatch)
-    requests = Requests()
-    requests.start(topic, b"first")
-    api.wait_for_calls(1)
     queued = [f"m{index}".encode() for index in range(150)]
-    for data in queued:
-        requests.start(topic, data)
-    wait_until_queued(topic, len(queued))
-    api.release.set()
-    requests.join()
+    requests = queued_behind_a_held_publish(topic, api, queued)
     assert [len(batch) for batch in api.batches] == [1, 100, 50]
     assert all(isinstance(result, list) for result in requests.results.values())
 
 
 def test_a_batch_stops_before_1_mb(topic: str, monkeypatch: pytest.MonkeyPatch) -> None:
     api = use(HeldPublish(hold_first=1), monkeypatch)
-    requests = Requests()
-    requests.start(topic, b"first")
-    api.wait_for_calls(1)
-    for index in range(5):
-        requests.start(topic, bytes([index]) * 400_000)
-    wait_until_queued(topic, 5)
-    api.release.set()
-    requests.join()
+    queued_behind_a_held_publish(topic, api, [bytes([index]) * 400_000 for index in range(5)])
     assert [len(batch) for batch in api.batches] == [1, 2, 2, 1]
 
 
@@ -209,14 +205,7 @@ def test_a_failed_publish_fails_every_request_of_its_batch(
     topic: str, monkeypatch: pytest.MonkeyPatch, failure: Exception
 ) -> None:
     api = use(HeldPublish(hold_first=1, fail_with=failure), monkeypatch)
-    requests = Requests()
-    requests.start(topic, b"first")
-    api.wait_for_calls(1)
-    for data in (b"a", b"b"):
-        requests.start(topic, data)
-    wait_until_queued(topic, 2)
-    api.release.set()
-    requests.join()
+    requests = queued_behind_a_held_publish(topic, api, [b"a", b"b"])
     name = type(failure).__name__
     assert requests.results == dict.fromkeys(
         (b"first", b"a", b"b"), f"Pub/Sub did not acknowledge: {name}"
@@ -302,12 +291,7 @@ def test_after_a_shared_batch_the_next_publish_waits_for_company(
 ) -> None:
     api = use(HeldPublish(hold_first=1), monkeypatch)
     monkeypatch.setattr(publish, "LINGER_S", 0.5)
-    requests = Requests()
-    requests.start(topic, b"first")
-    api.wait_for_calls(1)
-    for data in (b"a", b"b"):
-        requests.start(topic, data)
-    wait_until_queued(topic, 2)
+    requests = queued_behind_a_held_publish(topic, api, [b"a", b"b"], release=False)
     api.release.set()
     api.wait_for_calls(1)  # a and b went together: the load is shared
     requests.start(topic, b"c")
