@@ -1,7 +1,8 @@
 """Google Ads API over REST: an OAuth access token, the upload request, its answer classified.
 
-REST over the HTTP session dispatch already holds, rather than the `google-ads` library: the
-library adds about a second of imports and ~70 MB to a cold start (docs/delivery.md, Google Ads).
+REST over the connection pools dispatch already holds (shared/sending.py), rather than the
+`google-ads` library: the library adds about a second of imports and ~70 MB to a cold start
+(docs/delivery.md, Google Ads).
 """
 
 from __future__ import annotations
@@ -13,8 +14,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
-
-import requests
 
 from shared.errors import (
     ConversionRejected,
@@ -30,7 +29,7 @@ from shared.hits.outbound import Destination, OutboundRequest
 from shared.logs import log_outcome
 from shared.pii import find_pii
 from shared.rules.limits import ADS_MAX_AGE
-from shared.sending import http_session
+from shared.sending import NoAnswer, post_form
 from shared.settings import Settings
 
 DESTINATION: Final = "google_ads"
@@ -134,25 +133,23 @@ def _refresh(settings: Settings, client_id: str, secret: str, refresh: str) -> _
         "refresh_token": refresh,
     }
     try:
-        response = http_session().post(
+        status, body = post_form(
             settings.google_ads_token_url,
-            data=form,
-            headers={"User-Agent": settings.user_agent},
-            timeout=settings.http_timeout_s,
-            allow_redirects=False,
+            form,
+            {"User-Agent": settings.user_agent},
+            settings.http_timeout_s,
         )
-    except requests.RequestException as error:
-        raise DestinationUnavailable(f"OAuth token refresh: {type(error).__name__}") from None
+    except NoAnswer as error:
+        raise DestinationUnavailable(f"OAuth token refresh: {error}") from None
     try:
-        answer = response.json()
-    except ValueError:
+        answer = json.loads(body)
+    except ValueError:  # UnicodeDecodeError too
         answer = None
-    if response.status_code != 200 or not isinstance(answer, Mapping):
+    if status != 200 or not isinstance(answer, Mapping):
         # RFC 6749 §5.2: `error` is a code such as invalid_grant; never the secret itself.
         code = answer.get("error") if isinstance(answer, Mapping) else None
-        raise DestinationUnavailable(
-            f"OAuth token refresh answered HTTP {response.status_code} {code or ''}".strip()
-        )
+        what = f"OAuth token refresh answered HTTP {status} {code or ''}"
+        raise DestinationUnavailable(what.strip())
     value, expires_in = answer.get("access_token"), answer.get("expires_in", 3600)
     if not isinstance(value, str) or not value or not isinstance(expires_in, int | float):
         raise DestinationUnavailable("OAuth token refresh gave no access_token")

@@ -14,10 +14,9 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-import requests
 
 from shared.hits.outbound import OutboundRequest
-from shared.sending import _deadline, _DeadlineAdapter, send
+from shared.sending import _deadline, _new_pools, _request, send
 from shared.settings import Settings
 
 # The first send's deadline fires while the second send waits for its (slower) answer.
@@ -63,9 +62,8 @@ def server() -> Iterator[Counting]:
 def test_a_finished_send_whose_timer_fires_late_leaves_the_next_send_alone(
     server: Counting, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    session = requests.Session()
-    session.mount("http://", _DeadlineAdapter(pool_connections=1, pool_maxsize=1))
-    monkeypatch.setattr("shared.sending.http_session", lambda: session)
+    pools = _new_pools(maxsize=1)  # one connection, so the second send takes the first's
+    monkeypatch.setattr("shared.sending._pools", lambda: pools)
     base = f"http://127.0.0.1:{server.server_address[1]}"
     outcome: list[object] = []
 
@@ -79,7 +77,8 @@ def test_a_finished_send_whose_timer_fires_late_leaves_the_next_send_alone(
     # The first send is answered and its connection goes back to the pool, but its deadline
     # has not been cancelled yet (as when its thread is descheduled right after the answer).
     with _deadline(FIRST_DEADLINE_S):
-        assert session.get(f"{base}/fast", timeout=5).status_code == 204
+        response = _request("GET", f"{base}/fast", None, {}, timeout_s=5)
+        assert (response.status, response.read()) == (204, b"")  # read whole: back in the pool
         other = threading.Thread(target=second_send)
         other.start()
         time.sleep(FIRST_DEADLINE_S + 0.1)  # the first send's timer fires now
