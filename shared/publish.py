@@ -40,9 +40,11 @@ MAX_BATCH_BYTES = 1_000_000
 # MAX_IN_FLIGHT at once, so one slow round trip does not stall every webhook behind it.
 MAX_IN_FLIGHT = 4
 STALLED_AFTER_S = 0.1
-# How long a publish waits for company when the one before it went with company: under load
-# batches then grow past the few messages one round trip gathers; a lone webhook never waits.
-LINGER_S = 0.002
+# How long a publish waits for company when the one before it went with company, unless a
+# full batch is queued first: the client library's own batching window (max_latency 10 ms).
+# Under load, batches then grow past the few messages one round trip gathers (measured at 64
+# connections: 10-15 % less CPU per call than a 2 ms wait); a lone webhook never waits.
+LINGER_S = 0.010
 # The generated client's own retry for Publish (transient codes, backing off from 0.1 s),
 # bounded here by the caller's deadline instead of its 600 s.
 _TRANSIENT = api_retry.if_exception_type(
@@ -189,6 +191,7 @@ class _Batcher:
         self._in_flight = 0
         self._last_started = 0.0
         self._last_batch_size = 0
+        self._lingering: _Wakeup | None = None
 
     def publish(self, messages: Sequence[Message], deadline: float, timeout_s: float) -> list[str]:
         pending = _Pending(
@@ -198,10 +201,12 @@ class _Batcher:
         )
         with self._lock:
             self._queue.append(pending)
+            if self._lingering is not None and len(self._queue) >= MAX_BATCH_MESSAGES:
+                self._lingering.wake()
             while pending.state is not _State.DONE:
                 now = time.monotonic()
                 if pending.state is _State.QUEUED and self._may_start(now):
-                    self._publish_head(now)
+                    self._publish_head(now, pending.woken)
                     continue
                 if now >= deadline:
                     self._give_up(pending)
@@ -226,16 +231,19 @@ class _Batcher:
             self._queue.remove(pending)
         pending.state = _State.DONE
 
-    def _publish_head(self, now: float) -> None:
-        """Take a batch off the queue and publish it, the lock released during the call."""
+    def _publish_head(self, now: float, woken: _Wakeup) -> None:
+        """Take a batch off the queue and publish it, the lock released during the call.
+
+        `woken` is the publishing request's own wake-up, which ends its wait for company early.
+        """
         self._in_flight += 1
         self._last_started = now
         if self._last_batch_size > 1:
             # Others publish too: let the batch fill for a moment. One call per batch costs
             # more CPU than each message in it, and under load CPU is what limits throughput.
-            self._lock.release()
-            time.sleep(LINGER_S)
-            self._lock.acquire()
+            self._lingering = woken
+            woken.wait(LINGER_S, self._lock)
+            self._lingering = None
         batch = self._take_batch()
         self._last_batch_size = len(batch)
         self._lock.release()

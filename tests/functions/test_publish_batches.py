@@ -31,6 +31,7 @@ class HeldPublish:
 
     def __init__(self, hold_first: int = 0, fail_with: Exception | None = None) -> None:
         self.batches: list[list[bytes]] = []
+        self.called_at: list[float] = []
         self.calls = threading.Semaphore(0)
         self.release = threading.Event()
         self._held = hold_first
@@ -40,6 +41,7 @@ class HeldPublish:
     def publish(self, request: Any, retry: Any, timeout: float) -> Any:
         with self._lock:
             self.batches.append([message.data for message in request.messages])
+            self.called_at.append(time.monotonic())
             number = len(self.batches)
         self.calls.release()
         if number <= self._held:
@@ -300,3 +302,24 @@ def test_after_a_shared_batch_the_next_publish_waits_for_company(
     requests.start(topic, b"d")
     requests.join()
     assert [sorted(batch) for batch in api.batches] == [[b"first"], [b"a", b"b"], [b"c", b"d"]]
+
+
+def test_a_full_batch_ends_the_wait_for_company_early(
+    topic: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api = use(HeldPublish(hold_first=1), monkeypatch)
+    monkeypatch.setattr(publish, "LINGER_S", 2.0)
+    requests = queued_behind_a_held_publish(topic, api, [b"a", b"b"], release=False)
+    api.release.set()
+    api.wait_for_calls(1)
+    requests.start(topic, b"c")
+    time.sleep(0.1)  # c's publish waits for company
+    started = time.monotonic()
+    for index in range(publish.MAX_BATCH_MESSAGES):
+        requests.start(topic, f"m{index}".encode())
+    requests.join()
+    # c went with the first 99 to queue behind it as soon as they were there; the last one,
+    # after a full batch, waited for company in its turn, and alone.
+    assert [len(batch) for batch in api.batches] == [1, 2, publish.MAX_BATCH_MESSAGES, 1]
+    assert api.batches[2][0] == b"c"
+    assert api.called_at[2] - started < 2.0 <= api.called_at[3] - api.called_at[2]
