@@ -420,7 +420,7 @@ def bench_imports() -> dict[str, Import]:
     of load on the shared machine falls on both rather than on one."""
     clients = {
         "ingest": "",
-        "dispatch": "from google.cloud import firestore; import requests",
+        "dispatch": "from google.cloud import firestore; import certifi, urllib3",
     }
     results = {}
     for target, extra in clients.items():
@@ -608,7 +608,7 @@ def profile_ingest(calls: int) -> None:
         f"\nin-process CPU per signed call, whole app, Pub/Sub acking at once: ingest"
         f" {per_call['ingest']:.0f} µs, naive {per_call['naive']:.0f} µs (ratio {ratio:.2f})"
     )
-    pstats.Stats(profiler).sort_stats(os.environ.get("BENCH_PROFILE_SORT", "tottime")).print_stats(45)
+    pstats.Stats(profiler).sort_stats(os.environ.get("BENCH_PROFILE_SORT", "tottime")).print_stats(int(os.environ.get("BENCH_PROFILE_ROWS", "45")))
 
 
 class _AckingPublisher:

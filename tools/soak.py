@@ -172,7 +172,7 @@ class Trail:
 
 
 # Dispatch's details (shared/sending.py) for a send the destination did not answer within
-# HTTP_TIMEOUT_SECONDS: its own deadline's, or requests' read timeout when that fires first
+# HTTP_TIMEOUT_SECONDS: its own deadline's, or the per-socket read timeout when that fires first
 # (both are 2 s here). A connect timeout sent nothing, so it is not one of them.
 TIMEOUT_DETAILS = ("no answer within", "ReadTimeout")
 
