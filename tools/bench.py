@@ -608,7 +608,9 @@ def profile_ingest(calls: int) -> None:
         f"\nin-process CPU per signed call, whole app, Pub/Sub acking at once: ingest"
         f" {per_call['ingest']:.0f} µs, naive {per_call['naive']:.0f} µs (ratio {ratio:.2f})"
     )
-    pstats.Stats(profiler).sort_stats(os.environ.get("BENCH_PROFILE_SORT", "tottime")).print_stats(int(os.environ.get("BENCH_PROFILE_ROWS", "45")))
+    rows = int(os.environ.get("BENCH_PROFILE_ROWS", "45"))
+    order = os.environ.get("BENCH_PROFILE_SORT", "tottime")
+    pstats.Stats(profiler).sort_stats(order).print_stats(rows)
 
 
 class _AckingPublisher:
