@@ -1,5 +1,5 @@
-"""Sending a built request: the process-wide connection pools, one deadline per send, the answer
-classified.
+"""Sending a built request: the process-wide connection pools, one deadline per send
+(shared/send_deadlines.py), the answer classified.
 
 Every destination's request goes through `send`; building it is the destination's job
 (shared/hits/outbound.py). Google Ads' OAuth token refresh posts its form through `post_form`.
@@ -11,21 +11,14 @@ of a push's CPU.
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import heapq
-import itertools
-import os
-import socket
 import ssl
-import threading
-import time
-from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Final
+from collections.abc import Mapping
+from typing import Final
 from urllib.parse import urlencode, urlsplit
 
 from urllib3 import BaseHTTPResponse, PoolManager
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.connectionpool import HTTPConnectionPool
 from urllib3.exceptions import (
     ConnectTimeoutError,
     DecodeError,
@@ -42,166 +35,8 @@ from urllib3.util.ssl_ import create_urllib3_context
 
 from shared.errors import DestinationRejected, DestinationUnavailable
 from shared.hits.outbound import OutboundRequest
+from shared.send_deadlines import Deadline, WatchedHTTPSPool, WatchedPool, send_deadline
 from shared.settings import Settings
-
-if TYPE_CHECKING:
-    from urllib3._base_connection import BaseHTTPConnection
-
-
-class _Deadline:
-    """The connections one send uses, cut off together when its deadline passes.
-
-    The per-socket timeout bounds each socket operation, so an answer dripped a byte at a time
-    never times out: at the deadline the watchdog shuts the sockets down, which ends the blocked
-    read at once. A connect under way then ends at its own timeout, and no retry starts.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._connections: list[BaseHTTPConnection] = []
-        self.expired = False
-        # Read by the watchdog without the lock only to drop the entry early; `expire` decides.
-        self.finished = False
-
-    def watch(self, connection: BaseHTTPConnection) -> None:
-        with self._lock:
-            if self.expired:
-                raise ConnectTimeoutError(connection, "send deadline passed")
-            self._connections.append(connection)
-
-    def release(self, connection: BaseHTTPConnection) -> None:
-        """The send gave the connection back to the pool: from now on it may carry another
-        send's hit, so this deadline must never cut it (that hit would be sent twice)."""
-        with self._lock, contextlib.suppress(ValueError):
-            self._connections.remove(connection)
-
-    def finish(self) -> None:
-        """The send is over: whatever it still holds may soon carry another send's hit, so this
-        deadline never expires from now on, however late the watchdog gets to it."""
-        with self._lock:
-            self.finished = True
-            self._connections.clear()
-
-    def expire(self) -> None:
-        # Shut down under the lock: a release waits, so a connection goes back to the pool
-        # either untouched or already shut down (the pool then sees it dropped and reconnects).
-        with self._lock:
-            if self.finished:
-                return
-            self.expired = True
-            for connection in self._connections:
-                sock = getattr(connection, "sock", None)
-                if isinstance(sock, socket.socket):
-                    with contextlib.suppress(OSError):
-                        sock.shutdown(socket.SHUT_RDWR)
-
-
-WATCHDOG_THREAD_NAME = "send-deadline-watchdog"
-
-
-class _Watchdog:
-    """One daemon thread that expires every send's deadline in this process.
-
-    A thread started and cancelled per send cost about a quarter of dispatch's CPU per message;
-    this one sleeps until the earliest deadline. A finished send's entry stays in the heap until
-    it reaches the top (every deadline is at most HTTP_TIMEOUT_SECONDS away, so the heap holds at
-    most that long's worth of sends) and is then dropped without expiring.
-    """
-
-    def __init__(self, thread_name: str = WATCHDOG_THREAD_NAME) -> None:
-        self._thread_name = thread_name
-        self._condition = threading.Condition(threading.Lock())
-        self._heap: list[tuple[float, int, _Deadline]] = []
-        self._sequence = itertools.count()  # ties on the time never compare two _Deadlines
-        self._thread: threading.Thread | None = None
-
-    def register(self, deadline: _Deadline, seconds: float) -> None:
-        """Expire `deadline` `seconds` from now unless it has finished by then."""
-        at = time.monotonic() + seconds
-        with self._condition:
-            self._keep_running()
-            heapq.heappush(self._heap, (at, next(self._sequence), deadline))
-            # A later deadline needs no wake-up: the watchdog wakes for an earlier one first.
-            if self._heap[0][2] is deadline:
-                self._condition.notify()
-
-    def forget_parent(self) -> None:
-        """In a forked child: the parent's threads, their sends and the watchdog are gone, and
-        the lock may have been copied held, so start over."""
-        self._condition = threading.Condition(threading.Lock())
-        self._heap = []
-        self._thread = None
-
-    def _keep_running(self) -> None:
-        # Under the condition, so two first sends never start two watchdogs.
-        if self._thread is None or not self._thread.is_alive():
-            self._thread = threading.Thread(target=self._run, name=self._thread_name, daemon=True)
-            self._thread.start()
-
-    def _run(self) -> None:
-        while True:
-            # Outside the condition: expiring waits for the send's own lock, and registering
-            # must not wait behind that.
-            for deadline in self._wait_for_due():
-                deadline.expire()
-
-    def _wait_for_due(self) -> list[_Deadline]:
-        with self._condition:
-            while True:
-                now = time.monotonic()
-                due = self._pop_due(now)
-                if due:
-                    return due
-                self._condition.wait(self._heap[0][0] - now if self._heap else None)
-
-    def _pop_due(self, now: float) -> list[_Deadline]:
-        due: list[_Deadline] = []
-        while self._heap and (self._heap[0][0] <= now or self._heap[0][2].finished):
-            deadline = heapq.heappop(self._heap)[2]
-            if not deadline.finished:
-                due.append(deadline)
-        return due
-
-
-_watchdog = _Watchdog()
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_watchdog.forget_parent)
-
-_current = threading.local()
-
-
-@contextlib.contextmanager
-def _deadline(seconds: float) -> Iterator[_Deadline]:
-    deadline = _Deadline()
-    outer: _Deadline | None = getattr(_current, "deadline", None)
-    _current.deadline = deadline
-    _watchdog.register(deadline, seconds)
-    try:
-        yield deadline
-    finally:
-        deadline.finish()
-        _current.deadline = outer
-
-
-class _WatchedPool(HTTPConnectionPool):
-    def _get_conn(self, timeout: float | None = None) -> BaseHTTPConnection:
-        connection = super()._get_conn(timeout)
-        deadline: _Deadline | None = getattr(_current, "deadline", None)
-        if deadline is not None:
-            deadline.watch(connection)
-        return connection
-
-    def _put_conn(self, conn: BaseHTTPConnection | None) -> None:
-        # The send's own thread gives its connection back, so its deadline is the current one.
-        deadline: _Deadline | None = getattr(_current, "deadline", None)
-        if deadline is not None and conn is not None:
-            deadline.release(conn)
-        super()._put_conn(conn)
-
-
-class _WatchedHTTPSPool(_WatchedPool, HTTPSConnectionPool):
-    pass
-
 
 # Retry connection failures only: a hit is not idempotent, so a sent one is never re-sent. No
 # status is retried either, so a Retry-After header is not read (urllib3 would otherwise turn a
@@ -251,7 +86,7 @@ def _new_pools(maxsize: int = POOL_MAXSIZE) -> PoolManager:
         cert_reqs=ssl.CERT_REQUIRED,
         ssl_context=_tls_context(),
     )
-    pools.pool_classes_by_scheme = {"http": _WatchedPool, "https": _WatchedHTTPSPool}
+    pools.pool_classes_by_scheme = {"http": WatchedPool, "https": WatchedHTTPSPool}
     return pools
 
 
@@ -297,7 +132,7 @@ def _exchange(
 
     Raises NoAnswer when the request failed or the answer was not read whole in time.
     """
-    with _deadline(timeout_s) as deadline:
+    with send_deadline(timeout_s) as deadline:
         try:
             response = _request(method, url, body, headers, timeout_s)
         except HTTPError as error:
@@ -330,7 +165,7 @@ def _request(
     )
 
 
-def _no_answer(deadline: _Deadline, timeout_s: float, failure: str) -> str:
+def _no_answer(deadline: Deadline, timeout_s: float, failure: str) -> str:
     # Cut by the deadline, the socket reports whatever it saw last: name the deadline instead.
     return f"no answer within {timeout_s:g} s" if deadline.expired else failure
 

@@ -16,7 +16,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from shared.hits.outbound import OutboundRequest
-from shared.sending import _deadline, _new_pools, _request, send
+from shared.send_deadlines import send_deadline
+from shared.sending import _new_pools, _request, send
 from shared.settings import Settings
 
 # The first send's deadline fires while the second send waits for its (slower) answer.
@@ -76,7 +77,7 @@ def test_a_finished_send_whose_timer_fires_late_leaves_the_next_send_alone(
 
     # The first send is answered and its connection goes back to the pool, but its deadline
     # has not been cancelled yet (as when its thread is descheduled right after the answer).
-    with _deadline(FIRST_DEADLINE_S):
+    with send_deadline(FIRST_DEADLINE_S):
         response = _request("GET", f"{base}/fast", None, {}, timeout_s=5)
         assert (response.status, response.read()) == (204, b"")  # read whole: back in the pool
         other = threading.Thread(target=second_send)

@@ -15,7 +15,8 @@ import pytest
 
 from shared.errors import DestinationUnavailable
 from shared.hits.outbound import OutboundRequest
-from shared.sending import WATCHDOG_THREAD_NAME, send
+from shared.send_deadlines import WATCHDOG_THREAD_NAME
+from shared.sending import send
 from shared.settings import Settings
 
 TIMEOUT_S = 0.6

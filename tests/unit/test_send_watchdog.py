@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from urllib3.connection import HTTPConnection
 
-from shared.sending import WATCHDOG_THREAD_NAME, _Deadline, _deadline, _Watchdog
+from shared.send_deadlines import WATCHDOG_THREAD_NAME, Deadline, Watchdog, send_deadline
 
 SHORT_S = 0.2
 LONG_S = 30.0
@@ -55,7 +55,7 @@ def test_a_deadline_is_cut_at_its_time(
     socket_connection: tuple[HTTPConnection, socket.socket],
 ) -> None:
     connection, peer = socket_connection
-    with _deadline(SHORT_S) as deadline:
+    with send_deadline(SHORT_S) as deadline:
         deadline.watch(connection)
         assert _eventually(lambda: deadline.expired, within_s=SHORT_S + SLACK_S)
         assert _shut_down(peer)
@@ -65,7 +65,7 @@ def test_a_finished_deadline_never_expires_even_with_a_connection_it_still_watch
     socket_connection: tuple[HTTPConnection, socket.socket],
 ) -> None:
     connection, peer = socket_connection
-    with _deadline(SHORT_S) as deadline:
+    with send_deadline(SHORT_S) as deadline:
         deadline.watch(connection)  # and never released, so only finishing protects it
     time.sleep(SHORT_S + SLACK_S)
     assert (deadline.expired, _shut_down(peer)) == (False, False)
@@ -75,7 +75,7 @@ def test_a_deadline_the_watchdog_took_just_before_the_send_finished_does_not_exp
     socket_connection: tuple[HTTPConnection, socket.socket],
 ) -> None:
     connection, peer = socket_connection
-    deadline = _Deadline()
+    deadline = Deadline()
     deadline.watch(connection)
     deadline.finish()
     deadline.expire()  # the watchdog's late call, after it popped the deadline as unfinished
@@ -86,8 +86,8 @@ def test_a_deadline_earlier_than_the_one_the_watchdog_sleeps_on_wakes_it(
     socket_connection: tuple[HTTPConnection, socket.socket],
 ) -> None:
     # A watchdog of its own, so no other test's deadline wakes it early by chance.
-    watchdog = _Watchdog(thread_name="test-watchdog-earlier-deadline")
-    later, earlier = _Deadline(), _Deadline()
+    watchdog = Watchdog(thread_name="test-watchdog-earlier-deadline")
+    later, earlier = Deadline(), Deadline()
     watchdog.register(later, LONG_S)
     time.sleep(0.1)  # the watchdog now sleeps until LONG_S
     connection, peer = socket_connection
@@ -100,12 +100,12 @@ def test_a_deadline_earlier_than_the_one_the_watchdog_sleeps_on_wakes_it(
 
 
 def test_a_watchdog_whose_thread_is_gone_starts_another_on_the_next_deadline() -> None:
-    watchdog = _Watchdog(thread_name="test-watchdog-restarted")
+    watchdog = Watchdog(thread_name="test-watchdog-restarted")
     gone = threading.Thread(target=lambda: None)
     gone.start()
     gone.join()
     watchdog._thread = gone  # as a thread that died
-    deadline = _Deadline()
+    deadline = Deadline()
     watchdog.register(deadline, SHORT_S)
     assert _eventually(lambda: deadline.expired, within_s=SHORT_S + SLACK_S)
 
@@ -118,7 +118,7 @@ def _child_cuts_its_own_deadline() -> bool:
     ours, peer = socket.socketpair()
     connection = HTTPConnection("127.0.0.1")
     connection.sock = ours
-    with _deadline(SHORT_S) as deadline:
+    with send_deadline(SHORT_S) as deadline:
         deadline.watch(connection)
         cut = _eventually(lambda: deadline.expired, within_s=SHORT_S + SLACK_S)
     return cut and _shut_down(peer) and _watchdog_threads() == 1
@@ -127,7 +127,7 @@ def _child_cuts_its_own_deadline() -> bool:
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 @pytest.mark.filterwarnings("ignore:.*use of fork\\(\\) may lead to deadlocks:DeprecationWarning")
 def test_a_forked_child_gets_a_watchdog_of_its_own() -> None:
-    with _deadline(LONG_S):
+    with send_deadline(LONG_S):
         pass  # the parent's watchdog runs, sleeping on this deadline, when the child is forked
     pid = os.fork()
     if pid == 0:
