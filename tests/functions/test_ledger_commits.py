@@ -15,7 +15,8 @@ from google.api_core.datetime_helpers import DatetimeWithNanoseconds
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import firestore
 
-from shared.deliveries import KEEP_FOR, Ledger, _commits, delivery_ledger
+from shared.deliveries import KEEP_FOR, Ledger, delivery_ledger
+from shared.firestore_writes import _commits
 from shared.settings import Settings
 from tools.stack import Stack
 
