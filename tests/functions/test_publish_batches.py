@@ -288,17 +288,26 @@ def test_a_wakeup_sent_just_after_its_wait_timed_out_is_not_left_over_for_the_ne
         wakeup.wait(WAIT_S, held)  # sent: returns at once
 
 
+def waiting_for_company(
+    topic: str, api: HeldPublish, monkeypatch: pytest.MonkeyPatch, linger_s: float
+) -> Requests:
+    """a and b go together behind a held publish (the load is shared), then c's publish
+    starts and waits for company, up to `linger_s`."""
+    monkeypatch.setattr(publish, "LINGER_S", linger_s)
+    requests = queued_behind_a_held_publish(topic, api, [b"a", b"b"], release=False)
+    api.release.set()
+    api.wait_for_calls(1)
+    requests.start(topic, b"c")
+    time.sleep(0.1)
+    return requests
+
+
 def test_after_a_shared_batch_the_next_publish_waits_for_company(
     topic: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     api = use(HeldPublish(hold_first=1), monkeypatch)
-    monkeypatch.setattr(publish, "LINGER_S", 0.5)
-    requests = queued_behind_a_held_publish(topic, api, [b"a", b"b"], release=False)
-    api.release.set()
-    api.wait_for_calls(1)  # a and b went together: the load is shared
-    requests.start(topic, b"c")
-    time.sleep(0.1)  # c's publish is waiting for company, not yet called
-    assert len(api.batches) == 2
+    requests = waiting_for_company(topic, api, monkeypatch, linger_s=0.5)
+    assert len(api.batches) == 2  # c's publish is waiting for company, not yet called
     requests.start(topic, b"d")
     requests.join()
     assert [sorted(batch) for batch in api.batches] == [[b"first"], [b"a", b"b"], [b"c", b"d"]]
@@ -308,12 +317,7 @@ def test_a_full_batch_ends_the_wait_for_company_early(
     topic: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     api = use(HeldPublish(hold_first=1), monkeypatch)
-    monkeypatch.setattr(publish, "LINGER_S", 2.0)
-    requests = queued_behind_a_held_publish(topic, api, [b"a", b"b"], release=False)
-    api.release.set()
-    api.wait_for_calls(1)
-    requests.start(topic, b"c")
-    time.sleep(0.1)  # c's publish waits for company
+    requests = waiting_for_company(topic, api, monkeypatch, linger_s=2.0)
     started = time.monotonic()
     for index in range(publish.MAX_BATCH_MESSAGES):
         requests.start(topic, f"m{index}".encode())
