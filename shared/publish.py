@@ -245,6 +245,9 @@ class _Batcher:
             woken.wait(LINGER_S, self._lock)
             self._lingering = None
         batch = self._take_batch()
+        if not batch:  # a hedging publish took the queue while this one waited for company
+            self._in_flight -= 1
+            return
         self._last_batch_size = len(batch)
         self._lock.release()
         try:

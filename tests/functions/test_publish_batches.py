@@ -327,3 +327,16 @@ def test_a_full_batch_ends_the_wait_for_company_early(
     assert [len(batch) for batch in api.batches] == [1, 2, publish.MAX_BATCH_MESSAGES, 1]
     assert api.batches[2][0] == b"c"
     assert api.called_at[2] - started < 2.0 <= api.called_at[3] - api.called_at[2]
+
+
+def test_a_hedging_publish_may_take_the_queue_from_one_waiting_for_company(
+    topic: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api = use(HeldPublish(hold_first=1), monkeypatch, hedge=True)
+    monkeypatch.setattr(publish, "STALLED_AFTER_S", 0.05)
+    requests = waiting_for_company(topic, api, monkeypatch, linger_s=1.0)
+    requests.start(topic, b"d")  # finds c's wait stalled, so publishes c and d itself
+    requests.join()
+    assert [sorted(batch) for batch in api.batches] == [[b"first"], [b"a", b"b"], [b"c", b"d"]]
+    assert sorted(requests.results) == [b"a", b"b", b"c", b"d", b"first"]
+    assert all(isinstance(result, list) for result in requests.results.values())
