@@ -306,8 +306,3 @@ def _call_publish(
     except Exception as error:
         return [], type(error).__name__
     return list(response.message_ids), None
-
-
-def publish_one(topic: str, data: bytes, timeout_s: float) -> str:
-    """Publish one message without attributes to any topic (the benchmark's comparison point)."""
-    return _publish_all(topic, [(data, {})], timeout_s)[0]

@@ -26,6 +26,8 @@ from google.cloud import pubsub_v1
 if TYPE_CHECKING:
     import requests
 
+    from shared.settings import Settings
+
 NAIVE_TOPIC = "bench-naive"
 _counted = 0
 _in_flight = 0
@@ -53,12 +55,19 @@ def naive(request: flask.Request) -> tuple[dict[str, str], int]:
 def naive_grouped(request: flask.Request) -> tuple[dict[str, str], int]:
     """`naive`, published by ingest's publisher instead of the client library's batcher."""
     # Imported on first use: the floor shares this file, and its cold start must stay bare.
-    from shared.publish import publish_one
+    from shared.publish import publish_messages
 
     data = request.get_data()
     json.loads(data)
-    topic = pubsub_v1.PublisherClient.topic_path(os.environ["GOOGLE_CLOUD_PROJECT"], NAIVE_TOPIC)
-    return {"message_id": publish_one(topic, data, timeout_s=10)}, 202
+    return {"message_id": publish_messages([(data, {})], _naive_settings())[0]}, 202
+
+
+@functools.cache
+def _naive_settings() -> Settings:
+    """Ingest's settings, publishing to naive's topic."""
+    from shared.settings import Settings
+
+    return Settings.from_env({**os.environ, "PUBSUB_TOPIC": NAIVE_TOPIC})
 
 
 @functools.cache
