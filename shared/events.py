@@ -343,10 +343,9 @@ def _derived_event_id(data: dict[str, Any]) -> str | None:
     """The event id a sender left out: per call, or per (call, lead status) for a
     qualification; None when the fields it comes from are missing (validation names them).
     """
-    parts = (data.get("source"), data.get("call_id"))
-    if not all(isinstance(part, str | int) and str(part).strip() for part in parts):
+    source, call_id = _id_part(data.get("source")), _id_part(data.get("call_id"))
+    if source is None or call_id is None:
         return None
-    source, call_id = (str(part) for part in parts)
     if data.get("kind") != EventKind.QUALIFICATION:
         return derive_event_id(source, call_id)
     lead_status = data.get("lead_status")
@@ -354,6 +353,14 @@ def _derived_event_id(data: dict[str, Any]) -> str | None:
         # Said here, or the sender would read "event_id: Field required" instead.
         raise ValueError(_NEEDS_LEAD_STATUS)
     return derive_qualification_id(source, call_id, lead_status)
+
+
+def _id_part(value: Any) -> str | None:
+    """A field an event id is derived from, as text; None when absent, blank or not scalar."""
+    if not isinstance(value, str | int):
+        return None
+    text = str(value)
+    return text if text.strip() else None
 
 
 def call_event_json_schema() -> dict[str, Any]:

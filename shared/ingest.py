@@ -9,6 +9,7 @@ from datetime import datetime
 from urllib.parse import quote, unquote, urlsplit
 
 from werkzeug.wrappers import Request
+from werkzeug.wsgi import get_content_length
 
 from shared.errors import (
     BadPayload,
@@ -154,7 +155,9 @@ def _read(
         accepted = " or ".join(sorted(source.METHODS))
         raise MethodNotAllowed(f"{request.method[:16]} is not accepted; send {accepted}")
     limit = settings.max_body_bytes
-    if request.content_length is not None and request.content_length > limit:
+    # werkzeug's own rule (`request.content_length`), without building its header view.
+    content_length = get_content_length(request.environ)
+    if content_length is not None and content_length > limit:
         raise PayloadTooLarge(f"body over {limit} bytes")
     # Read at most one byte past the limit: a body without Content-Length cannot exhaust memory.
     body = request.stream.read(limit + 1)
@@ -187,17 +190,32 @@ def lower_case_headers(environ: Mapping[str, object]) -> dict[str, str]:
     """
     headers = {}
     for key, value in environ.items():
-        if key.startswith("HTTP_"):
-            if key not in _BODY_HEADER_KEYS_AS_HTTP:
-                headers[key[5:].replace("_", "-").lower()] = str(value)
-        elif key in _BODY_HEADER_KEYS and value:
-            headers[_BODY_HEADER_KEYS[key]] = str(value)
+        try:
+            name = _HEADER_NAMES[key]
+        except KeyError:
+            name = _header_name(key)
+        if name is not None and (value or key not in _BODY_HEADER_KEYS):
+            headers[name] = str(value)
     return headers
+
+
+def _header_name(key: str) -> str | None:
+    """The lower-case header name of an environ key; None for a key that is not a header."""
+    if key.startswith("HTTP_"):
+        name = None if key in _BODY_HEADER_KEYS_AS_HTTP else key[5:].replace("_", "-").lower()
+    else:
+        name = _BODY_HEADER_KEYS.get(key)
+    # The same few dozen keys arrive with every request; bounded, since a client names headers.
+    if len(_HEADER_NAMES) < _MAX_HEADER_NAMES:
+        _HEADER_NAMES[key] = name
+    return name
 
 
 _BODY_HEADER_KEYS = {"CONTENT_TYPE": "content-type", "CONTENT_LENGTH": "content-length"}
 # A client's own "Content-Type" arrives as CONTENT_TYPE; werkzeug ignores these spellings.
 _BODY_HEADER_KEYS_AS_HTTP = frozenset({"HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"})
+_HEADER_NAMES: dict[str, str | None] = {}
+_MAX_HEADER_NAMES = 1024
 
 
 def _raw_subpath(request: Request, name: str) -> str:
@@ -219,8 +237,13 @@ def public_url(request: Request, name: str, subpath: str, settings: Settings) ->
     suffix = f"/{quote(name, safe='')}{subpath}" + (f"?{query}" if query else "")
     if settings.public_base_url:
         return settings.public_base_url + suffix
-    scheme = request.headers.get("X-Forwarded-Proto", request.scheme).split(",")[0].strip()
-    host = request.headers.get("X-Forwarded-Host", request.host).split(",")[0].strip()
+    # Read as werkzeug's `request.headers.get` reads them; the host only when not forwarded.
+    forwarded_scheme = request.environ.get("HTTP_X_FORWARDED_PROTO")
+    forwarded_host = request.environ.get("HTTP_X_FORWARDED_HOST")
+    scheme = (
+        (request.scheme if forwarded_scheme is None else forwarded_scheme).split(",")[0].strip()
+    )
+    host = (request.host if forwarded_host is None else forwarded_host).split(",")[0].strip()
     return f"{scheme}://{host}{suffix}" if _valid_host(host) else suffix
 
 

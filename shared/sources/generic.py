@@ -31,8 +31,7 @@ AUTH_QUERY: tuple[str, ...] = ()
 
 def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     """The `v1,<base64>` signature of a message; what a sender puts in `webhook-signature`."""
-    digest = hmac.new(_key(secret), f"{msg_id}.{timestamp}.".encode() + body, hashlib.sha256)
-    return "v1," + base64.b64encode(digest.digest()).decode()
+    return "v1," + _signature(_key(secret), _signed_content(msg_id, timestamp, body)).decode()
 
 
 def verify(request: WebhookRequest, secrets: Sequence[str]) -> None:
@@ -52,11 +51,21 @@ def verify(request: WebhookRequest, secrets: Sequence[str]) -> None:
         for entry in signatures.split(" ")
         if entry.startswith("v1,")
     ]
+    content = _signed_content(msg_id, timestamp, request.body)
     for secret in secrets:
-        expected = sign(secret, msg_id, timestamp, request.body).split(",", 1)[1].encode()
+        expected = _signature(_key(secret), content)
         if any(hmac.compare_digest(expected, candidate) for candidate in offered):
             return
     raise BadSignature("no signature matches")
+
+
+def _signed_content(msg_id: str, timestamp: int, body: bytes) -> bytes:
+    return f"{msg_id}.{timestamp}.".encode() + body
+
+
+def _signature(key: bytes, content: bytes) -> bytes:
+    """The base64 HMAC-SHA256 of the signed content, as `v1,` signatures carry it."""
+    return base64.b64encode(hmac.digest(key, content, hashlib.sha256))
 
 
 def check_timestamp(timestamp: int, now: datetime, tolerance_s: int) -> None:
