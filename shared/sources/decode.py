@@ -30,7 +30,7 @@ def json_value(raw: bytes | str, what: str = "body") -> Any:
     """Decode JSON within the depth and size limits; raises BadPayload on anything else."""
     text = raw if isinstance(raw, str) else utf8(raw, what)
     try:
-        value = json.loads(text, parse_constant=_reject_constant)
+        value = _DECODER.decode(text)
     # ValueError covers malformed JSON and numbers beyond int's digit limit; RecursionError
     # covers nesting deeper than the parser's stack.
     except (ValueError, RecursionError):
@@ -121,6 +121,12 @@ def flat_fields(document: Mapping[str, Any]) -> dict[str, Any]:
 
 def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
+
+
+# Made once, as json.loads makes its default one: with any option json.loads builds a new
+# decoder per call. A byte-order mark is refused still (json.loads names it; decode fails at
+# the first character), and decoding shares no state between calls.
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 
 
 def _check_shape(value: Any, what: str) -> None:
