@@ -2,10 +2,11 @@
 
 In one run, on loopback, with the same functions-framework server and THREADS for every server:
 ingest against the floor (a bare function answering 202) and a naive publisher (json.loads,
-publish with the client's defaults, wait for the ack; also shown with ingest's batch settings),
-driven by `wrk` at 1 and 64 connections; dispatch with and without the delivery ledger against
-the emulator pushing straight to a no-op endpoint (the push floor); the import time of each
-entry point and peak RSS under load. Prints a table of ratios and exits 1 when a ratio misses
+publish with the client library's defaults, wait for the ack; also shown published by ingest's
+publisher), driven by `wrk` at 1 and 64 connections; dispatch with and without the delivery
+ledger against the emulator pushing straight to a no-op endpoint (the push floor) and a naive
+dispatch (decode, POST with requests); the import time of each entry point and peak RSS under
+load. Prints a table of ratios and exits 1 when a ratio misses
 the targets of issue 13 (TARGETS below): a check, not a test in CI.
 
 The machine is shared and noisy: compare ratios within one run, never absolute numbers across
