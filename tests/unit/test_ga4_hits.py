@@ -268,19 +268,9 @@ def qualification(lead_status: str, **overrides: Any) -> CallEvent:
 
 def qualification_params(call: CallEvent, lead_status: str) -> dict[str, Any]:
     return {
+        **call_params(call),
         # The call's own id, so the qualification joins its phone_call in a BigQuery export.
         "call_event_id": call.call_event_id,
-        "call_source": "callrail",
-        "call_status": "answered",
-        "call_direction": "inbound",
-        "call_duration": 187,
-        "call_talk_time": 170,
-        "source": "google",
-        "medium": "cpc",
-        "campaign": "fall_storm_2024",
-        "page_location": "https://www.example.com/roof-repair",
-        "page_referrer": "https://www.google.com/",
-        "session_id": "1730810044",
         "lead_status": lead_status,
         "value": 250.0,
         "currency": "USD",
