@@ -33,6 +33,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from google.cloud import pubsub_v1
 
+from tools.pubsub_pull import pull_and_ack
 from tools.stack import Ports, Stack
 from tools.topology import (
     TERRAFORM_LIKE_BACKOFF_S,
@@ -201,15 +202,7 @@ def _pull_dead_letters(project: str, subscription: str) -> set[tuple[str, str]]:
     found: set[tuple[str, str]] = set()
     with pubsub_v1.SubscriberClient() as subscriber:
         path = subscriber.subscription_path(project, subscription)
-        response = subscriber.pull(request={"subscription": path, "max_messages": 1000}, timeout=5)
-        if response.received_messages:
-            subscriber.acknowledge(
-                request={
-                    "subscription": path,
-                    "ack_ids": [m.ack_id for m in response.received_messages],
-                }
-            )
-        for received in response.received_messages:
+        for received in pull_and_ack(subscriber, path, 1000, timeout_s=5):
             source = received.message.attributes.get(DEAD_LETTER_SOURCE, "")
             found.add((source.rsplit("/", 1)[-1], _DATA_TO_ID.get(received.message.data, "?")))
     return found

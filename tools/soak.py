@@ -47,6 +47,7 @@ from shared.hits.ua import cache_buster
 from shared.outbox import sweep
 from shared.publish import publisher
 from shared.settings import Settings
+from tools.pubsub_pull import pull_and_ack
 from tools.replay import DeadLetter, Filter, ledger_lookup, replay
 from tools.scenarios import PLATFORMS, build_requests, expected_events, scenario_names
 from tools.send_call import sample_call, signed_headers
@@ -706,19 +707,8 @@ def _pull_all(project: str, name: str) -> list[dict[str, str]]:
     found: list[dict[str, str]] = []
     with pubsub_v1.SubscriberClient() as subscriber:
         path = subscriber.subscription_path(project, name)
-        while True:
-            response = subscriber.pull(
-                request={"subscription": path, "max_messages": 1000}, timeout=5
-            )
-            if not response.received_messages:
-                return found
-            subscriber.acknowledge(
-                request={
-                    "subscription": path,
-                    "ack_ids": [m.ack_id for m in response.received_messages],
-                }
-            )
-            for message in response.received_messages:
+        while received := pull_and_ack(subscriber, path, 1000, timeout_s=5):
+            for message in received:
                 letter = DeadLetter("", b"", dict(message.message.attributes))
                 found.append(
                     {
@@ -727,6 +717,7 @@ def _pull_all(project: str, name: str) -> list[dict[str, str]]:
                         "reason": letter.reason,
                     }
                 )
+    return found
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -17,6 +17,7 @@ from shared.events import derive_event_id
 from shared.hits.ua import cache_buster
 from shared.settings import Settings
 from tests.e2e.samples import E2E_DELIVERY_ATTEMPTS, E2E_DESTINATIONS, E2E_ENV
+from tools.pubsub_pull import pull_and_ack
 from tools.send_call import signed_headers
 from tools.stack import DEV_SECRET, Ports, Stack
 from tools.topology import dead_letter_subscription
@@ -153,17 +154,7 @@ class Pipeline:
         deadline = time.monotonic() + timeout_s
         try:
             while time.monotonic() < deadline and len(found) < count:
-                response = subscriber.pull(
-                    request={"subscription": path, "max_messages": 100}, timeout=rpc_timeout_s
-                )
-                if response.received_messages:
-                    subscriber.acknowledge(
-                        request={
-                            "subscription": path,
-                            "ack_ids": [m.ack_id for m in response.received_messages],
-                        }
-                    )
-                for received in response.received_messages:
+                for received in pull_and_ack(subscriber, path, 100, rpc_timeout_s):
                     attributes = dict(received.message.attributes)
                     if event_id is None or attributes.get("event_id") == event_id:
                         found.append({"data": received.message.data, "attributes": attributes})

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from google.api_core import exceptions as api_exceptions
 from google.cloud import pubsub_v1
 
+from tools.pubsub_pull import pull_and_ack
+
 
 @dataclass(frozen=True)
 class Received:
@@ -31,20 +33,12 @@ class Spy:
         """Pull and ack until `expected` messages arrived or the emulator has no more."""
         received: list[Received] = []
         while len(received) < expected:
-            response = self.subscriber.pull(
-                request={"subscription": self.path, "max_messages": 100}, timeout=timeout_s
-            )
-            if not response.received_messages:
+            pulled = pull_and_ack(self.subscriber, self.path, 100, timeout_s)
+            if not pulled:
                 break
-            self.subscriber.acknowledge(
-                request={
-                    "subscription": self.path,
-                    "ack_ids": [m.ack_id for m in response.received_messages],
-                }
-            )
             received += [
                 Received(m.message.message_id, m.message.data, dict(m.message.attributes))
-                for m in response.received_messages
+                for m in pulled
             ]
         return received
 
