@@ -15,6 +15,7 @@ from shared.destinations import DESTINATIONS
 from shared.hits.outbound import age_text
 from shared.rules.limits import GA4_BODY_LIMIT, UA_HIT_LIMIT_GOOGLE, UA_HIT_LIMIT_OWOX
 from shared.settings import EMULATOR_VARIABLES, SECRET_PREFIX, SECRETS_MEANING, VARIABLES, Settings
+from tools.generated import write_or_check
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 DOC_PATH = DOCS / "configuration.md"
@@ -118,22 +119,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.doc: render(),
         args.delivery: replace_limits(delivery, render_limits()) if delivery else "",
     }
-    stale = []
-    for path, text in wanted.items():
-        if not text:
-            continue
-        current = path.read_text() if path.exists() else ""
-        if current == text:
-            continue
-        if args.check:
-            stale.append(path.name)
-        else:
-            path.write_text(text)
-            print(f"wrote {path.name}")
-    if stale:
-        print(f"stale: {', '.join(stale)}; run python -m tools.config_docs", file=sys.stderr)
-        return 1
-    return 0
+    # A missing delivery page has no limits table to refresh.
+    return write_or_check(
+        {path: text for path, text in wanted.items() if text},
+        check=args.check,
+        command="python -m tools.config_docs",
+    )
 
 
 if __name__ == "__main__":

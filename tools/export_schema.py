@@ -15,6 +15,7 @@ from pathlib import Path
 
 from shared.events import call_event_json_schema
 from shared.openapi import openapi_document
+from tools.generated import write_or_check
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 SCHEMA_PATH = DOCS / "call-event.schema.json"
@@ -43,21 +44,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="exit 1 if a file is out of date")
     parser.add_argument("--docs", type=Path, default=DOCS, help="the folder holding the files")
     args = parser.parse_args(argv)
-    stale = []
-    for name, render in EXPORTS.items():
-        path: Path = args.docs / name
-        text = render()
-        if args.check:
-            if not path.exists() or path.read_text() != text:
-                stale.append(name)
-            continue
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-        print(f"wrote docs/{name}")
-    if stale:
-        print(f"stale: {', '.join(stale)}; run python -m tools.export_schema", file=sys.stderr)
-        return 1
-    return 0
+    return write_or_check(
+        {args.docs / name: render() for name, render in EXPORTS.items()},
+        check=args.check,
+        command="python -m tools.export_schema",
+    )
 
 
 if __name__ == "__main__":
