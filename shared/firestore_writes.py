@@ -11,8 +11,7 @@ client CPU (issue 13).
 from __future__ import annotations
 
 import functools
-import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -25,12 +24,7 @@ if TYPE_CHECKING:
     from google.cloud import firestore
     from google.cloud.firestore_v1.services.firestore import FirestoreClient
 
-EMULATOR_HOST_VARIABLE = "FIRESTORE_EMULATOR_HOST"
-# What google-cloud-firestore's base_client.py asks for: its SCOPE, and its channel options.
-_SCOPES = (
-    "https://www.googleapis.com/auth/cloud-platform",
-    "https://www.googleapis.com/auth/datastore",
-)
+# google-cloud-firestore's channel options (base_client.py `_GRPC_MSG_SIZE_OPTIONS`, private).
 _MESSAGE_SIZE_OPTIONS = (
     ("grpc.max_send_message_length", -1),
     ("grpc.max_receive_message_length", -1),
@@ -58,15 +52,13 @@ class OneWriteCommits:
         # proto-plus's `pb()` is the plain protobuf class (proto/message.py): building those
         # skips proto-plus's per-field marshalling.
         self._commit_request = firestore.CommitRequest
+        self._commit_request_pb = firestore.CommitRequest.pb()
         self._commit_response = firestore.CommitResponse
         self._write = write.Write.pb()
         self._document = document.Document.pb()
         self._value = document.Value.pb()
         self._must_not_exist = common.Precondition.pb()(exists=False)
         self._mask = common.DocumentMask.pb()
-        # What proto-plus gives the library's WriteResult.update_time: nanoseconds kept, so a
-        # precondition on it matches the document exactly.
-        self._datetime_of: Callable[[Any], datetime] = DatetimeWithNanoseconds.from_timestamp_pb
 
     def document_name(self, collection: str, document_id: str) -> str:
         """The document's resource name: `projects/{p}/databases/{d}/documents/{c}/{id}`."""
@@ -88,12 +80,16 @@ class OneWriteCommits:
         return self._commit(self._write(update=update, update_mask=mask), call)
 
     def _commit(self, write: Any, call: dict[str, Any]) -> datetime:
-        request_pb = self._commit_request.pb()(database=self._database, writes=[write])
+        request_pb = self._commit_request_pb(database=self._database, writes=[write])
         # `wrap` shares the protobuf instead of copying it; the generated `commit` adds the
         # routing header (`x-goog-request-params: database=...`) itself.
         request = self._commit_request.wrap(request_pb)
         response = self._api.commit(request=request, metadata=self._metadata, **call)
-        return self._datetime_of(self._commit_response.pb(response).write_results[0].update_time)
+        update_time = self._commit_response.pb(response).write_results[0].update_time
+        # What proto-plus gives the library's WriteResult.update_time: nanoseconds kept, so a
+        # precondition on it matches the document exactly.
+        kept: datetime = DatetimeWithNanoseconds.from_timestamp_pb(update_time)  # type: ignore[no-untyped-call]
+        return kept
 
     def _encode(self, fields: Mapping[str, object]) -> dict[str, Any]:
         return {key: self._encode_value(value) for key, value in fields.items()}
@@ -116,9 +112,10 @@ class OneWriteCommits:
 
 def commits_for(client: firestore.Client) -> OneWriteCommits:
     """The common-path writer for the library client's database and Firestore (or emulator)."""
-    # The library keeps its `database` argument in `_database` (base_client.py) and has no
-    # public accessor; the emulator switch is read from the environment, as the library does.
-    return _commits(client.project, client._database, os.environ.get(EMULATOR_HOST_VARIABLE))
+    # The library keeps its `database` argument and FIRESTORE_EMULATOR_HOST, read when the
+    # client was made, in `_database` and `_emulator_host` (base_client.py), with no public
+    # accessor: read here, the rare paths and the common one always reach the same Firestore.
+    return _commits(client.project, client._database, client._emulator_host)
 
 
 @functools.cache
@@ -128,6 +125,7 @@ def _commits(project: str, database: str, emulator_host: str | None) -> OneWrite
     Its own client rather than the library client's (`_firestore_api`, private): the library's
     channel then opens only if a rare path runs.
     """
+    from google.cloud.firestore_v1.base_client import BaseClient
     from google.cloud.firestore_v1.services.firestore import FirestoreClient
     from google.cloud.firestore_v1.services.firestore.transports import FirestoreGrpcTransport
 
@@ -139,7 +137,7 @@ def _commits(project: str, database: str, emulator_host: str | None) -> OneWrite
         # Application default credentials, a 30 s keepalive (base_client.py's channel options).
         channel = FirestoreGrpcTransport.create_channel(
             host,
-            scopes=_SCOPES,
+            scopes=BaseClient.SCOPE,
             options=[("grpc.keepalive_time_ms", 30000), *_MESSAGE_SIZE_OPTIONS],
         )
     else:
