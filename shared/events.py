@@ -83,8 +83,7 @@ def derive_event_id(source: str, call_id: str) -> str:
     stages, a "call ended" and a "lost call" notification) yields one id, so the delivery
     ledger treats every later report of the same call as a duplicate.
     """
-    key = "\x1f".join((source.strip().lower(), call_id.strip()))
-    return "ev_" + hashlib.sha256(key.encode()).hexdigest()[:32]
+    return _hashed_id(source.strip().lower(), call_id.strip())
 
 
 def derive_qualification_id(source: str, call_id: str, lead_status: str) -> str:
@@ -92,10 +91,13 @@ def derive_qualification_id(source: str, call_id: str, lead_status: str) -> str:
     ledger does not drop the qualification as a copy of the call, and the same for a repeat of
     the same qualification (a platform's retry), so the ledger drops that one.
     """
-    key = "\x1f".join(
-        (source.strip().lower(), call_id.strip(), "lead_status", lead_status.strip().lower())
+    return _hashed_id(
+        source.strip().lower(), call_id.strip(), "lead_status", lead_status.strip().lower()
     )
-    return "ev_" + hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def _hashed_id(*parts: str) -> str:
+    return "ev_" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
 
 
 def client_id_from(value: str) -> str:

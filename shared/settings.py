@@ -479,8 +479,6 @@ VARIABLES: tuple[Variable, ...] = (
         "[delivery.md](delivery.md#google-ads-calls-as-click-conversions))",
     ),
 )
-# Fields no single variable sets: WEBHOOK_SECRET_<SOURCE> fills `webhook_secrets`.
-_FAMILY_FIELDS = frozenset({"webhook_secrets"})
 
 
 def variable_names() -> tuple[str, ...]:

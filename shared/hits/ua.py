@@ -1,7 +1,8 @@
 """Universal Analytics v1 hits for a call: the base hit, and OWOX BI's hit with `tel`; the
 destinations `owox` and `ua` that send them.
 
-Pure: no environment, clock or network. Measurement Protocol codes live here and nowhere else.
+Pure: no environment, clock or network. The rules and codes hits are checked against are
+shared/rules/ua.py's and shared/rules/limits.py's.
 """
 
 from __future__ import annotations

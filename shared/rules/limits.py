@@ -41,7 +41,8 @@ EXCEEDED_MAX_ENTITIES: Final = "EXCEEDED_MAX_ENTITIES"
 MessageType = Literal["ERROR", "WARN", "INFO"]
 Target = Literal["google", "owox"]
 
-# How old a call may be when it is sent (its start time to now), per destination.
+# How old an event may be when it is sent (from when what it reports happened: the call's start,
+# or a later qualification), per destination.
 # Universal Analytics' `qt` (queue time): Google may discard hits queued over 4 hours.
 UA_MAX_AGE: Final = timedelta(hours=4)
 # OWOX BI's UA access point takes `qt` up to 30 days.

@@ -62,7 +62,7 @@ _UNANSWERED = frozenset(
     }
 )
 # When one notification carries several parties, the strongest evidence wins.
-_PRIORITY = (CallStatus.ANSWERED, CallStatus.VOICEMAIL, CallStatus.MISSED)
+_PRIORITY = (CallStatus.ANSWERED, CallStatus.MISSED)
 
 
 @dataclass(frozen=True)
