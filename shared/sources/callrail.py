@@ -122,9 +122,12 @@ def _later_change(
     """
     names = _change_names(call)
     changed = f" ({', '.join(names[:_MAX_CHANGES_NOTED])})" if names else ""
-    lead_status = fields.text(call.get("lead_status"), "lead_status")
-    if LEAD_STATUS_CHANGE not in names or not lead_status:
-        note = f"{stage}{changed} changes a call already reported; acknowledged, not sent again"
+    note = f"{stage}{changed} changes a call already reported; acknowledged, not sent again"
+    # The lead status is read only when it is among the changes: a change of anything else is
+    # acknowledged whatever the rest of the call carries, as it was before qualifications.
+    if LEAD_STATUS_CHANGE not in names:
+        return Parsed([], note=note)
+    if not fields.text(call.get("lead_status"), "lead_status"):
         return Parsed([], note=note)
     qualification = {
         **_event_fields(call, settings),

@@ -234,6 +234,16 @@ def test_call_modified_at_the_bare_url_publishes_nothing() -> None:
     )
 
 
+def test_call_modified_without_a_lead_status_change_ignores_what_lead_status_holds() -> None:
+    # Only a change named in `changes` is read: another field's oddity is not this change's.
+    parsed = callrail.parse(_request(CALL_MODIFIED | {"lead_status": 7}), SETTINGS)
+
+    assert (parsed.events, parsed.note) == (
+        [],
+        "call_modified (value, tags) changes a call already reported; acknowledged, not sent again",
+    )
+
+
 def test_call_modified_carries_the_later_qualification_it_will_send() -> None:
     # [API-WEBHOOKS]: read as a post-call, the modified call shows the new value and tags;
     # at its own path it is acknowledged (no lead status among its changes), so the call is
