@@ -20,14 +20,18 @@ from shared.errors import (
     ConversionTooRecent,
     DestinationUnavailable,
     HitRejected,
-    PiiBlocked,
     TooOld,
 )
 from shared.events import CallEvent
 from shared.hits.ads import API_VERSION, build_click_conversion, upload_body
-from shared.hits.outbound import Destination, OutboundRequest
+from shared.hits.outbound import (
+    Destination,
+    OutboundRequest,
+    guard_pii,
+    json_headers,
+    plain_headers,
+)
 from shared.logs import log_outcome
-from shared.pii import find_pii
 from shared.rules.limits import ADS_MAX_AGE
 from shared.sending import NoAnswer, post_form
 from shared.settings import Settings
@@ -72,12 +76,9 @@ def build_ads_request(event: CallEvent, settings: Settings, now: datetime) -> Ou
     url = upload_url(settings)
     body = upload_body([conversion])
     # A raw phone anywhere is refused; only the hashed one, in its own field, passes.
-    offending = find_pii(body, event.phones, destination=DESTINATION)
-    if offending:
-        raise PiiBlocked("personal data in " + ", ".join(sorted(offending)))
+    guard_pii(body, event.phones, destination=DESTINATION)
     headers = {
-        "User-Agent": settings.user_agent,
-        "Content-Type": "application/json",
+        **json_headers(settings),
         "Authorization": f"Bearer {access_token(settings)}",
         "developer-token": _required(settings.google_ads_developer_token, "DEVELOPER_TOKEN"),
     }
@@ -136,7 +137,7 @@ def _refresh(settings: Settings, client_id: str, secret: str, refresh: str) -> _
         status, body = post_form(
             settings.google_ads_token_url,
             form,
-            {"User-Agent": settings.user_agent},
+            plain_headers(settings),
             settings.http_timeout_s,
         )
     except NoAnswer as error:

@@ -60,9 +60,10 @@ class Destination:
             raise TooOld(f"{what} more than {age_text(self.max_age)} ago")
 
 
-def guard_pii(values: Mapping[str, object], phones: tuple[str, ...]) -> None:
-    """The last step before Google: raises PiiBlocked if any parameter carries a phone or e-mail."""
-    offending = find_pii(values, phones)
+def guard_pii(values: Mapping[str, object], phones: tuple[str, ...], destination: str = "") -> None:
+    """The last step before Google: raises PiiBlocked if any parameter carries a phone or e-mail
+    (`destination` names the fields find_pii lets that destination carry, if any)."""
+    offending = find_pii(values, phones, destination=destination)
     if offending:
         # Parameter names only, never the values that matched.
         raise PiiBlocked("personal data in " + ", ".join(sorted(offending)))
