@@ -235,7 +235,8 @@ def test_call_modified_at_the_bare_url_publishes_nothing() -> None:
 
 
 def test_call_modified_without_a_lead_status_change_ignores_what_lead_status_holds() -> None:
-    # Only a change named in `changes` is read: another field's oddity is not this change's.
+    # [API-WEBHOOKS]: `changes` names what changed; only a change it names is read, so another
+    # field's oddity is not this change's.
     parsed = callrail.parse(_request(CALL_MODIFIED | {"lead_status": ["good_lead"]}), SETTINGS)
 
     assert (parsed.events, parsed.note) == (
